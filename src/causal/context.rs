@@ -1,0 +1,444 @@
+//! Causal contexts: a version vector plus a cloud of out-of-order dots.
+
+use alloc::vec::Vec;
+use smallvec::SmallVec;
+
+use crate::causal::{Dot, ReplicaId, VersionVector};
+use crate::error::InvariantViolation;
+use crate::lattice::{Lattice, Validate};
+
+/// Inclusive ranges `[lo, hi]` of one replica's counters. Normal form: sorted,
+/// `1 ≤ lo ≤ hi ≤ Dot::MAX_COUNTER`, and separated by at least one missing
+/// counter (`hi + 1 < next.lo`), never empty.
+type Ranges = SmallVec<[(u64, u64); 1]>;
+
+/// The set of events a replica has seen: a [`VersionVector`] (the contiguous
+/// prefix `1..=n` of each replica) plus a *dot cloud* of events received out of
+/// order.
+///
+/// The whole set is stored as sorted, disjoint, non-adjacent ranges of
+/// counters per replica. The vector is the range that starts at 1; every other
+/// range is the cloud. This representation is its own compaction: a dot that
+/// fills the gap before a cloud range merges the two ranges, and nothing ever
+/// fills a gap that no event filled (Akka #22188: a compaction that filled
+/// gaps turned holes into deletes). See `docs/causality.md`.
+///
+/// | operation | cost (R replicas, G gaps per replica) |
+/// | --- | --- |
+/// | `contains` | O(log R + log G) |
+/// | `insert` | O(log R + G) |
+/// | `join`, `leq` | O(R₁·G₁ + R₂·G₂) |
+///
+/// ```
+/// use converge::{CausalContext, Dot, ReplicaId};
+/// let a = ReplicaId::new(1);
+/// let mut cx = CausalContext::new();
+/// cx.insert(Dot::new(a, 1));
+/// cx.insert(Dot::new(a, 3));          // out of order: goes to the cloud
+/// assert_eq!(cx.vector().get(a), 1);
+/// assert_eq!(cx.cloud().collect::<Vec<_>>(), vec![Dot::new(a, 3)]);
+/// cx.insert(Dot::new(a, 2));          // fills the gap: compacts
+/// assert_eq!(cx.vector().get(a), 3);
+/// assert_eq!(cx.cloud().count(), 0);
+/// ```
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct CausalContext {
+    /// Sorted by replica, strictly; every `Ranges` non-empty and in normal form.
+    entries: Vec<(ReplicaId, Ranges)>,
+}
+
+impl core::fmt::Debug for CausalContext {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_map()
+            .entries(self.entries.iter().map(|(r, rs)| (r, &rs[..])))
+            .finish()
+    }
+}
+
+fn find(entries: &[(ReplicaId, Ranges)], r: ReplicaId) -> Result<usize, usize> {
+    entries.binary_search_by_key(&r, |e| e.0)
+}
+
+fn ranges_contain(ranges: &[(u64, u64)], c: u64) -> bool {
+    // Fast path: the contiguous prefix.
+    if let Some(&(lo, hi)) = ranges.first() {
+        if lo <= c && c <= hi {
+            return true;
+        }
+    }
+    let i = ranges.partition_point(|&(lo, _)| lo <= c);
+    i > 0 && c <= ranges[i - 1].1
+}
+
+/// Union of two normal-form range lists, in normal form.
+fn union(a: &[(u64, u64)], b: &[(u64, u64)]) -> Ranges {
+    let mut out: Ranges = SmallVec::with_capacity(a.len().max(b.len()));
+    let (mut i, mut j) = (0, 0);
+    loop {
+        let next = match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) => {
+                if x.0 <= y.0 {
+                    i += 1;
+                    *x
+                } else {
+                    j += 1;
+                    *y
+                }
+            }
+            (Some(x), None) => {
+                i += 1;
+                *x
+            }
+            (None, Some(y)) => {
+                j += 1;
+                *y
+            }
+            (None, None) => break,
+        };
+        match out.last_mut() {
+            Some(last) if next.0 <= last.1.saturating_add(1) => last.1 = last.1.max(next.1),
+            _ => out.push(next),
+        }
+    }
+    out
+}
+
+/// Whether every counter of `a` is in `b`.
+fn subset(a: &[(u64, u64)], b: &[(u64, u64)]) -> bool {
+    a.iter().all(|&(lo, hi)| {
+        let i = b.partition_point(|&(blo, _)| blo <= lo);
+        i > 0 && hi <= b[i - 1].1
+    })
+}
+
+/// Number of counters in both.
+fn overlap(a: &[(u64, u64)], b: &[(u64, u64)]) -> u64 {
+    let (mut i, mut j, mut n) = (0, 0, 0u64);
+    while i < a.len() && j < b.len() {
+        let lo = a[i].0.max(b[j].0);
+        let hi = a[i].1.min(b[j].1);
+        if lo <= hi {
+            n = n.saturating_add(hi - lo + 1);
+        }
+        if a[i].1 < b[j].1 {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    n
+}
+
+impl CausalContext {
+    /// The empty context (bottom).
+    pub const fn new() -> Self {
+        Self {
+            entries: Vec::new(),
+        }
+    }
+
+    /// Whether the context has seen `dot`.
+    #[inline]
+    pub fn contains(&self, dot: Dot) -> bool {
+        match find(&self.entries, dot.replica) {
+            Ok(i) => ranges_contain(&self.entries[i].1, dot.counter),
+            Err(_) => false,
+        }
+    }
+
+    /// Adds `dot`, compacting adjacent ranges. Returns whether it was new.
+    /// Dots with counter 0 or above [`Dot::MAX_COUNTER`] are ignored.
+    pub fn insert(&mut self, dot: Dot) -> bool {
+        let c = dot.counter;
+        if c == 0 || c > Dot::MAX_COUNTER {
+            return false;
+        }
+        match find(&self.entries, dot.replica) {
+            Err(i) => {
+                let mut r = Ranges::new();
+                r.push((c, c));
+                self.entries.insert(i, (dot.replica, r));
+                true
+            }
+            Ok(i) => {
+                let ranges = &mut self.entries[i].1;
+                // Fast path: extends the last range (sequential local writes).
+                if let Some(last) = ranges.last_mut() {
+                    if c == last.1 + 1 {
+                        last.1 = c;
+                        return true;
+                    }
+                }
+                let k = ranges.partition_point(|&(lo, _)| lo <= c);
+                if k > 0 && c <= ranges[k - 1].1 {
+                    return false;
+                }
+                let joins_prev = k > 0 && ranges[k - 1].1 + 1 == c;
+                let joins_next = k < ranges.len() && c + 1 == ranges[k].0;
+                match (joins_prev, joins_next) {
+                    (true, true) => {
+                        ranges[k - 1].1 = ranges[k].1;
+                        ranges.remove(k);
+                    }
+                    (true, false) => ranges[k - 1].1 = c,
+                    (false, true) => ranges[k].0 = c,
+                    (false, false) => ranges.insert(k, (c, c)),
+                }
+                true
+            }
+        }
+    }
+
+    /// This context without the given dots, in one pass: O(n log n + ranges).
+    pub(crate) fn minus(&self, mut dots: Vec<Dot>) -> Self {
+        dots.sort_unstable();
+        dots.dedup();
+        if dots.is_empty() {
+            return self.clone();
+        }
+        let mut entries = Vec::with_capacity(self.entries.len());
+        let mut k = 0;
+        for (r, ranges) in &self.entries {
+            while k < dots.len() && dots[k].replica < *r {
+                k += 1;
+            }
+            let mut out = Ranges::new();
+            for &(lo, hi) in ranges {
+                let mut cur = lo;
+                while k < dots.len() && dots[k].replica == *r && dots[k].counter <= hi {
+                    let c = dots[k].counter;
+                    k += 1;
+                    if c < cur {
+                        continue;
+                    }
+                    if c > cur {
+                        out.push((cur, c - 1));
+                    }
+                    cur = c + 1;
+                }
+                if cur <= hi {
+                    out.push((cur, hi));
+                }
+            }
+            while k < dots.len() && dots[k].replica == *r {
+                k += 1;
+            }
+            if !out.is_empty() {
+                entries.push((*r, out));
+            }
+        }
+        Self { entries }
+    }
+
+    /// The highest counter of `replica` seen (contiguous or not), or 0.
+    pub fn max_counter(&self, replica: ReplicaId) -> u64 {
+        match find(&self.entries, replica) {
+            Ok(i) => self.entries[i].1.last().map_or(0, |r| r.1),
+            Err(_) => 0,
+        }
+    }
+
+    /// The dot for the next local event of `replica`: one above every counter
+    /// of `replica` this context has seen.
+    ///
+    /// # Panics
+    ///
+    /// Never for valid contexts: validation caps counters at
+    /// [`Dot::MAX_COUNTER`], far beyond what a replica can generate.
+    pub fn next_dot(&self, replica: ReplicaId) -> Dot {
+        Dot::new(replica, self.max_counter(replica) + 1)
+    }
+
+    /// The contiguous part: for each replica, the largest `n` with `1..=n` seen.
+    pub fn vector(&self) -> VersionVector {
+        let mut v = VersionVector::new();
+        for (r, ranges) in &self.entries {
+            if ranges[0].0 == 1 {
+                v.set_max(*r, ranges[0].1);
+            }
+        }
+        v
+    }
+
+    /// The dot cloud: seen dots not covered by [`vector`](Self::vector), in order.
+    pub fn cloud(&self) -> impl Iterator<Item = Dot> + '_ {
+        self.entries.iter().flat_map(|(r, ranges)| {
+            let skip = usize::from(ranges[0].0 == 1);
+            ranges[skip..]
+                .iter()
+                .flat_map(move |&(lo, hi)| (lo..=hi).map(move |c| Dot::new(*r, c)))
+        })
+    }
+
+    /// The ranges `(replica, lo, hi)` of seen counters, sorted.
+    pub fn ranges(&self) -> impl Iterator<Item = (ReplicaId, u64, u64)> + '_ {
+        self.entries
+            .iter()
+            .flat_map(|(r, ranges)| ranges.iter().map(move |&(lo, hi)| (*r, lo, hi)))
+    }
+
+    /// Whether the context is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Number of dots in both contexts (saturating).
+    pub(crate) fn overlap(&self, other: &Self) -> u64 {
+        let mut n = 0u64;
+        for (r, ranges) in &self.entries {
+            if let Ok(j) = find(&other.entries, *r) {
+                n = n.saturating_add(overlap(ranges, &other.entries[j].1));
+            }
+        }
+        n
+    }
+
+    /// Builds a context from a list of dots.
+    pub fn from_dots(dots: impl IntoIterator<Item = Dot>) -> Self {
+        let mut cx = Self::new();
+        for d in dots {
+            cx.insert(d);
+        }
+        cx
+    }
+
+    /// Builds a context from `(replica, lo, hi)` ranges, validating normal form.
+    pub fn from_ranges(
+        ranges: impl IntoIterator<Item = (ReplicaId, u64, u64)>,
+    ) -> Result<Self, InvariantViolation> {
+        let mut entries: Vec<(ReplicaId, Ranges)> = Vec::new();
+        for (r, lo, hi) in ranges {
+            match entries.last_mut() {
+                Some((last, rs)) if *last == r => rs.push((lo, hi)),
+                Some((last, _)) if *last > r => return Err(InvariantViolation::Unsorted),
+                _ => {
+                    let mut rs = Ranges::new();
+                    rs.push((lo, hi));
+                    entries.push((r, rs));
+                }
+            }
+        }
+        let cx = Self { entries };
+        cx.check_invariants()?;
+        Ok(cx)
+    }
+}
+
+impl From<&VersionVector> for CausalContext {
+    fn from(v: &VersionVector) -> Self {
+        let mut entries = Vec::with_capacity(v.len());
+        for (r, n) in v.iter() {
+            let mut rs = Ranges::new();
+            rs.push((1, n.min(Dot::MAX_COUNTER)));
+            entries.push((r, rs));
+        }
+        Self { entries }
+    }
+}
+
+impl Lattice for CausalContext {
+    fn join(&mut self, other: Self) -> bool {
+        if other.entries.is_empty() {
+            return false;
+        }
+        if self.entries.is_empty() {
+            self.entries = other.entries;
+            return true;
+        }
+        let mut changed = false;
+        for (r, theirs) in other.entries {
+            match find(&self.entries, r) {
+                Ok(i) => {
+                    let mine = &mut self.entries[i].1;
+                    // Fast path: a single range extending the prefix.
+                    if mine.len() == 1 && theirs.len() == 1 && theirs[0].0 <= mine[0].1 + 1 {
+                        if theirs[0].0 >= mine[0].0 {
+                            if theirs[0].1 > mine[0].1 {
+                                mine[0].1 = theirs[0].1;
+                                changed = true;
+                            }
+                            continue;
+                        }
+                    }
+                    if !subset(&theirs, mine) {
+                        *mine = union(mine, &theirs);
+                        changed = true;
+                    }
+                }
+                Err(i) => {
+                    self.entries.insert(i, (r, theirs));
+                    changed = true;
+                }
+            }
+        }
+        changed
+    }
+
+    fn leq(&self, other: &Self) -> bool {
+        self.entries
+            .iter()
+            .all(|(r, ranges)| match find(&other.entries, *r) {
+                Ok(j) => subset(ranges, &other.entries[j].1),
+                Err(_) => false,
+            })
+    }
+}
+
+impl Validate for CausalContext {
+    fn check_invariants(&self) -> Result<(), InvariantViolation> {
+        for w in self.entries.windows(2) {
+            if w[0].0 >= w[1].0 {
+                return Err(InvariantViolation::Unsorted);
+            }
+        }
+        for (replica, ranges) in &self.entries {
+            let bad = InvariantViolation::NonCanonicalContext { replica: *replica };
+            if ranges.is_empty() {
+                return Err(InvariantViolation::ZeroEntry { replica: *replica });
+            }
+            let mut prev_hi: Option<u64> = None;
+            for &(lo, hi) in ranges {
+                if lo == 0 {
+                    return Err(InvariantViolation::ZeroDot { replica: *replica });
+                }
+                if lo > hi || hi > Dot::MAX_COUNTER {
+                    return Err(bad);
+                }
+                if let Some(p) = prev_hi {
+                    if lo <= p + 1 {
+                        return Err(bad);
+                    }
+                }
+                prev_hi = Some(hi);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(feature = "serde")]
+mod serde_impl {
+    use super::*;
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    /// Wire shape: `[(replica, [(lo, hi), ...]), ...]`.
+    impl Serialize for CausalContext {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(self.entries.iter().map(|(r, rs)| (r, &rs[..])))
+        }
+    }
+
+    impl<'de> Deserialize<'de> for CausalContext {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let raw = Vec::<(ReplicaId, Vec<(u64, u64)>)>::deserialize(d)?;
+            let entries = raw
+                .into_iter()
+                .map(|(r, rs)| (r, Ranges::from_vec(rs)))
+                .collect();
+            let cx = CausalContext { entries };
+            cx.check_invariants().map_err(D::Error::custom)?;
+            Ok(cx)
+        }
+    }
+}

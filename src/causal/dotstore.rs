@@ -1,0 +1,648 @@
+//! Dot stores and the one causal join they share (DESIGN §3).
+//!
+//! A causal CRDT is a pair *(dot store, causal context)*. Joining two of them
+//! keeps a dot iff it is in both stores, or in one store and not yet seen by
+//! the other side's context. That single rule gives observed-remove semantics
+//! to every causal type in this crate; no type has a merge of its own.
+
+use alloc::vec::Vec;
+use core::fmt::Debug;
+use core::hash::Hash;
+
+use hashbrown::{HashMap, HashSet};
+use smallvec::SmallVec;
+
+use crate::causal::{CausalContext, Dot};
+use crate::error::InvariantViolation;
+
+/// A store of dots: the payload half of a causal CRDT.
+///
+/// Implemented by [`DotSet`], [`DotFun`], [`DotMap`], and (through
+/// [`CausalCrdt`](crate::CausalCrdt)) by every causal type, so that causal
+/// types nest inside maps and share the map's context.
+pub trait DotStore: Clone + Default + PartialEq + Debug {
+    /// Whether the store holds no dot.
+    fn is_empty(&self) -> bool;
+
+    /// Calls `f` for every dot in the store.
+    fn for_each_dot(&self, f: &mut dyn FnMut(Dot));
+
+    /// The causal join: `(self, ctx) ⊔ (other, other_ctx)`, leaving the
+    /// contexts to the caller. Returns whether `self` changed.
+    fn join_store(&mut self, ctx: &CausalContext, other: Self, other_ctx: &CausalContext) -> bool;
+
+    /// The sub-store of entries whose dots satisfy `keep`.
+    fn filter_dots(&self, keep: &dyn Fn(Dot) -> bool) -> Self;
+
+    /// Checks I1 (every dot in `ctx`) and I2 (no dot twice, recorded in
+    /// `seen`), plus the store's own normal form.
+    fn check_store(
+        &self,
+        ctx: &CausalContext,
+        seen: &mut HashSet<Dot>,
+    ) -> Result<(), InvariantViolation>;
+
+    /// Number of dots in the store that `ctx` has seen.
+    fn count_dots_in(&self, ctx: &CausalContext) -> u64 {
+        let mut n = 0u64;
+        self.for_each_dot(&mut |d| {
+            if ctx.contains(d) {
+                n += 1;
+            }
+        });
+        n
+    }
+}
+
+fn check_dot(
+    d: Dot,
+    ctx: &CausalContext,
+    seen: &mut HashSet<Dot>,
+) -> Result<(), InvariantViolation> {
+    if d.counter == 0 {
+        return Err(InvariantViolation::ZeroDot { replica: d.replica });
+    }
+    if !ctx.contains(d) {
+        return Err(InvariantViolation::DotNotInContext { dot: d });
+    }
+    if !seen.insert(d) {
+        return Err(InvariantViolation::DuplicateDot { dot: d });
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// DotSet
+
+/// A set of dots: the presence of an element, an enable-wins flag.
+///
+/// Sorted and free of repeats; one dot is stored inline.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct DotSet {
+    dots: SmallVec<[Dot; 1]>,
+}
+
+impl Debug for DotSet {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_set().entries(self.dots.iter()).finish()
+    }
+}
+
+impl DotSet {
+    /// The empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The set holding one dot.
+    pub fn single(dot: Dot) -> Self {
+        let mut dots = SmallVec::new();
+        dots.push(dot);
+        Self { dots }
+    }
+
+    /// The dots, sorted.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = Dot> + '_ {
+        self.dots.iter().copied()
+    }
+
+    /// Number of dots.
+    pub fn len(&self) -> usize {
+        self.dots.len()
+    }
+
+    /// Whether `dot` is in the set.
+    pub fn contains(&self, dot: Dot) -> bool {
+        self.dots.binary_search(&dot).is_ok()
+    }
+
+    /// Removes every dot, returning them.
+    pub(crate) fn take(&mut self) -> SmallVec<[Dot; 1]> {
+        core::mem::take(&mut self.dots)
+    }
+
+    /// Inserts a dot (keeps the order).
+    pub(crate) fn insert(&mut self, dot: Dot) {
+        if let Err(i) = self.dots.binary_search(&dot) {
+            self.dots.insert(i, dot);
+        }
+    }
+
+    /// Builds a set from sorted, strictly increasing dots.
+    pub(crate) fn from_sorted(dots: SmallVec<[Dot; 1]>) -> Result<Self, InvariantViolation> {
+        for w in dots.windows(2) {
+            if w[0] >= w[1] {
+                return Err(InvariantViolation::Unsorted);
+            }
+        }
+        Ok(Self { dots })
+    }
+}
+
+impl DotStore for DotSet {
+    fn is_empty(&self) -> bool {
+        self.dots.is_empty()
+    }
+
+    fn for_each_dot(&self, f: &mut dyn FnMut(Dot)) {
+        self.dots.iter().for_each(|&d| f(d));
+    }
+
+    fn join_store(&mut self, ctx: &CausalContext, other: Self, other_ctx: &CausalContext) -> bool {
+        // Fast paths: identical sets, or one side empty.
+        if self.dots == other.dots {
+            return false;
+        }
+        if other.dots.is_empty() {
+            let before = self.dots.len();
+            self.dots.retain(|d| !other_ctx.contains(*d));
+            return self.dots.len() != before;
+        }
+        let (a, b) = (&self.dots, &other.dots);
+        let mut out: SmallVec<[Dot; 1]> = SmallVec::with_capacity(a.len().max(b.len()));
+        let mut changed = false;
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() || j < b.len() {
+            match (a.get(i), b.get(j)) {
+                (Some(x), Some(y)) if x == y => {
+                    out.push(*x);
+                    i += 1;
+                    j += 1;
+                }
+                (Some(x), y) if y.map_or(true, |y| x < y) => {
+                    if other_ctx.contains(*x) {
+                        changed = true;
+                    } else {
+                        out.push(*x);
+                    }
+                    i += 1;
+                }
+                (_, Some(y)) => {
+                    if !ctx.contains(*y) {
+                        out.push(*y);
+                        changed = true;
+                    }
+                    j += 1;
+                }
+                _ => break,
+            }
+        }
+        self.dots = out;
+        changed
+    }
+
+    fn filter_dots(&self, keep: &dyn Fn(Dot) -> bool) -> Self {
+        Self {
+            dots: self.dots.iter().copied().filter(|d| keep(*d)).collect(),
+        }
+    }
+
+    fn check_store(
+        &self,
+        ctx: &CausalContext,
+        seen: &mut HashSet<Dot>,
+    ) -> Result<(), InvariantViolation> {
+        for w in self.dots.windows(2) {
+            if w[0] >= w[1] {
+                return Err(InvariantViolation::DuplicateDot { dot: w[1] });
+            }
+        }
+        for &d in &self.dots {
+            check_dot(d, ctx, seen)?;
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// DotFun
+
+/// A function from dots to immutable values: the siblings of a multi-value
+/// register, the per-replica contributions of a causal counter.
+///
+/// A dot names one write, so two valid states never map one dot to two
+/// different values; [`Validate`](crate::Validate) rejects states that do.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct DotFun<V> {
+    /// Sorted by dot, strictly.
+    entries: SmallVec<[(Dot, V); 1]>,
+}
+
+impl<V> Default for DotFun<V> {
+    fn default() -> Self {
+        Self {
+            entries: SmallVec::new(),
+        }
+    }
+}
+
+impl<V: Debug> Debug for DotFun<V> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_map()
+            .entries(self.entries.iter().map(|(d, v)| (d, v)))
+            .finish()
+    }
+}
+
+impl<V> DotFun<V> {
+    /// The empty function.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The function holding one entry.
+    pub fn single(dot: Dot, value: V) -> Self {
+        let mut entries = SmallVec::new();
+        entries.push((dot, value));
+        Self { entries }
+    }
+
+    /// The entries, sorted by dot.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (Dot, &V)> + '_ {
+        self.entries.iter().map(|(d, v)| (*d, v))
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The value of `dot`, if present.
+    pub fn get(&self, dot: Dot) -> Option<&V> {
+        self.entries
+            .binary_search_by_key(&dot, |e| e.0)
+            .ok()
+            .map(|i| &self.entries[i].1)
+    }
+
+    /// Builds from entries sorted strictly by dot.
+    pub(crate) fn from_sorted(
+        entries: SmallVec<[(Dot, V); 1]>,
+    ) -> Result<Self, InvariantViolation> {
+        for w in entries.windows(2) {
+            if w[0].0 >= w[1].0 {
+                return Err(InvariantViolation::Unsorted);
+            }
+        }
+        Ok(Self { entries })
+    }
+
+    /// Inserts an entry for a dot not yet present (keeps the order).
+    pub(crate) fn insert(&mut self, dot: Dot, value: V) {
+        match self.entries.binary_search_by_key(&dot, |e| e.0) {
+            Ok(i) => self.entries[i].1 = value,
+            Err(i) => self.entries.insert(i, (dot, value)),
+        }
+    }
+
+    /// Removes every entry, returning their dots.
+    pub(crate) fn take_dots(&mut self) -> impl Iterator<Item = Dot> {
+        core::mem::take(&mut self.entries).into_iter().map(|e| e.0)
+    }
+
+    /// Keeps the entries for which `f` holds.
+    pub(crate) fn retain(&mut self, mut f: impl FnMut(Dot, &V) -> bool) {
+        self.entries.retain(|(d, v)| f(*d, v));
+    }
+}
+
+impl<V: Clone + PartialEq + Debug> DotStore for DotFun<V> {
+    fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn for_each_dot(&self, f: &mut dyn FnMut(Dot)) {
+        self.entries.iter().for_each(|e| f(e.0));
+    }
+
+    /// For a dot in both stores the value of `self` is kept: in valid states
+    /// the two values are equal (see `check_compatible`).
+    fn join_store(&mut self, ctx: &CausalContext, other: Self, other_ctx: &CausalContext) -> bool {
+        if other.entries.is_empty() {
+            let before = self.entries.len();
+            self.entries.retain(|e| !other_ctx.contains(e.0));
+            return self.entries.len() != before;
+        }
+        let a = core::mem::take(&mut self.entries);
+        let mut out: SmallVec<[(Dot, V); 1]> = SmallVec::with_capacity(a.len().max(other.len()));
+        let mut changed = false;
+        let mut a = a.into_iter().peekable();
+        let mut b = other.entries.into_iter().peekable();
+        loop {
+            match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if x.0 == y.0 => {
+                    out.extend(a.next());
+                    b.next();
+                }
+                (Some(x), y) if y.map_or(true, |y| x.0 < y.0) => {
+                    let x = a.next();
+                    if let Some(x) = x {
+                        if other_ctx.contains(x.0) {
+                            changed = true;
+                        } else {
+                            out.push(x);
+                        }
+                    }
+                }
+                (_, Some(_)) => {
+                    if let Some(y) = b.next() {
+                        if !ctx.contains(y.0) {
+                            out.push(y);
+                            changed = true;
+                        }
+                    }
+                }
+                _ => break,
+            }
+        }
+        self.entries = out;
+        changed
+    }
+
+    fn filter_dots(&self, keep: &dyn Fn(Dot) -> bool) -> Self {
+        Self {
+            entries: self.entries.iter().filter(|e| keep(e.0)).cloned().collect(),
+        }
+    }
+
+    fn check_store(
+        &self,
+        ctx: &CausalContext,
+        seen: &mut HashSet<Dot>,
+    ) -> Result<(), InvariantViolation> {
+        for w in self.entries.windows(2) {
+            if w[0].0 >= w[1].0 {
+                return Err(InvariantViolation::DuplicateDot { dot: w[1].0 });
+            }
+        }
+        for e in &self.entries {
+            check_dot(e.0, ctx, seen)?;
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// DotMap
+
+/// A map from keys to nested dot stores: an OR-set (`DotMap<E, DotSet>`), an
+/// OR-map of any causal CRDT.
+///
+/// Equality is semantic: entries with an empty nested store are ignored.
+/// States never hold such entries (joins prune them); a delta may carry one as
+/// a *key hint* that tells the receiver which key a remove touched, so the join
+/// need not scan the whole map. Hints are dropped when serialising.
+#[derive(Clone)]
+pub struct DotMap<K, S> {
+    map: HashMap<K, S>,
+}
+
+impl<K, S> Default for DotMap<K, S> {
+    fn default() -> Self {
+        Self {
+            map: HashMap::default(),
+        }
+    }
+}
+
+impl<K: Debug, S: Debug> Debug for DotMap<K, S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_map().entries(self.map.iter()).finish()
+    }
+}
+
+impl<K: Hash + Eq, S: DotStore> PartialEq for DotMap<K, S> {
+    fn eq(&self, other: &Self) -> bool {
+        let live = |m: &HashMap<K, S>| m.values().filter(|v| !v.is_empty()).count();
+        let mine = live(&self.map);
+        if mine != live(&other.map) {
+            return false;
+        }
+        self.map
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .all(|(k, v)| other.map.get(k) == Some(v))
+    }
+}
+
+impl<K: Hash + Eq, S: DotStore + Eq> Eq for DotMap<K, S> {}
+
+impl<K: Hash + Eq, S> DotMap<K, S> {
+    /// The empty map.
+    pub fn new() -> Self {
+        Self {
+            map: HashMap::default(),
+        }
+    }
+
+    /// The nested store of `key`.
+    pub fn get(&self, key: &K) -> Option<&S> {
+        self.map.get(key)
+    }
+
+    /// The nested store of `key`, mutably.
+    pub(crate) fn get_mut(&mut self, key: &K) -> Option<&mut S> {
+        self.map.get_mut(key)
+    }
+
+    /// Entries in arbitrary order (may include empty hints in deltas).
+    pub(crate) fn raw_iter(&self) -> hashbrown::hash_map::Iter<'_, K, S> {
+        self.map.iter()
+    }
+
+    /// Inserts or replaces an entry.
+    pub(crate) fn insert(&mut self, key: K, value: S) {
+        self.map.insert(key, value);
+    }
+
+    /// Removes an entry.
+    pub(crate) fn remove(&mut self, key: &K) -> Option<S> {
+        self.map.remove(key)
+    }
+
+    /// Reserves room for `n` more entries.
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.map.reserve(n);
+    }
+}
+
+impl<K: Hash + Eq, S: DotStore> DotMap<K, S> {
+    /// The non-empty entries, in arbitrary order.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &S)> + '_ {
+        self.map.iter().filter(|(_, v)| !v.is_empty())
+    }
+
+    /// Number of non-empty entries.
+    pub fn len(&self) -> usize {
+        self.map.values().filter(|v| !v.is_empty()).count()
+    }
+}
+
+impl<K, S> DotStore for DotMap<K, S>
+where
+    K: Hash + Eq + Clone + Debug,
+    S: DotStore,
+{
+    fn is_empty(&self) -> bool {
+        self.map.values().all(DotStore::is_empty)
+    }
+
+    fn for_each_dot(&self, f: &mut dyn FnMut(Dot)) {
+        for v in self.map.values() {
+            v.for_each_dot(f);
+        }
+    }
+
+    fn join_store(
+        &mut self,
+        ctx: &CausalContext,
+        mut other: Self,
+        other_ctx: &CausalContext,
+    ) -> bool {
+        let mut changed = false;
+        // Entries of `self` under keys that `other` does not mention lose the
+        // dots `other_ctx` has seen. Scanning for them costs O(|self|), so do it
+        // only when some dot both contexts know is not accounted for by the
+        // entries under `other`'s keys (for a delta, almost never).
+        let must_scan = if self.map.is_empty() {
+            false
+        } else if other.map.len().saturating_mul(4) >= self.map.len() {
+            true
+        } else {
+            let relevant = ctx.overlap(other_ctx);
+            relevant > 0 && {
+                let accounted: u64 = other
+                    .map
+                    .keys()
+                    .filter_map(|k| self.map.get(k))
+                    .map(|v| v.count_dots_in(other_ctx))
+                    .sum();
+                relevant > accounted
+            }
+        };
+        if must_scan {
+            self.map.retain(|k, v| {
+                let theirs = other.map.remove(k).unwrap_or_default();
+                changed |= v.join_store(ctx, theirs, other_ctx);
+                !v.is_empty()
+            });
+        }
+        for (k, theirs) in other.map {
+            match self.map.get_mut(&k) {
+                Some(v) => {
+                    changed |= v.join_store(ctx, theirs, other_ctx);
+                    if v.is_empty() {
+                        self.map.remove(&k);
+                    }
+                }
+                None => {
+                    let mut v = S::default();
+                    if v.join_store(ctx, theirs, other_ctx) && !v.is_empty() {
+                        self.map.insert(k, v);
+                        changed = true;
+                    }
+                }
+            }
+        }
+        changed
+    }
+
+    fn filter_dots(&self, keep: &dyn Fn(Dot) -> bool) -> Self {
+        let mut map = HashMap::default();
+        for (k, v) in &self.map {
+            let f = v.filter_dots(keep);
+            if !f.is_empty() {
+                map.insert(k.clone(), f);
+            }
+        }
+        Self { map }
+    }
+
+    fn check_store(
+        &self,
+        ctx: &CausalContext,
+        seen: &mut HashSet<Dot>,
+    ) -> Result<(), InvariantViolation> {
+        for v in self.map.values() {
+            if v.is_empty() {
+                return Err(InvariantViolation::EmptyEntry);
+            }
+            v.check_store(ctx, seen)?;
+        }
+        Ok(())
+    }
+}
+
+/// Sorted entries for canonical output (serialisation, debugging).
+pub(crate) fn sorted_entries<K: Ord + Hash + Eq, S: DotStore>(m: &DotMap<K, S>) -> Vec<(&K, &S)> {
+    let mut v: Vec<(&K, &S)> = m.iter().collect();
+    v.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    v
+}
+
+#[cfg(feature = "serde")]
+mod serde_impl {
+    use super::*;
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    /// Wire shape: a sorted sequence of dots.
+    impl Serialize for DotSet {
+        fn serialize<Se: Serializer>(&self, s: Se) -> Result<Se::Ok, Se::Error> {
+            self.dots.as_slice().serialize(s)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for DotSet {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let dots = SmallVec::<[Dot; 1]>::deserialize(d)?;
+            DotSet::from_sorted(dots).map_err(D::Error::custom)
+        }
+    }
+
+    /// Wire shape: a sequence of `(dot, value)` sorted by dot.
+    impl<V: Serialize> Serialize for DotFun<V> {
+        fn serialize<Se: Serializer>(&self, s: Se) -> Result<Se::Ok, Se::Error> {
+            self.entries.as_slice().serialize(s)
+        }
+    }
+
+    impl<'de, V: Deserialize<'de>> Deserialize<'de> for DotFun<V> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let entries = SmallVec::<[(Dot, V); 1]>::deserialize(d)?;
+            DotFun::from_sorted(entries).map_err(D::Error::custom)
+        }
+    }
+
+    /// Wire shape: a sequence of `(key, store)` sorted by key, without empty
+    /// entries: equal maps serialise to equal bytes.
+    impl<K: Serialize + Ord + Hash + Eq, S: Serialize + DotStore> Serialize for DotMap<K, S> {
+        fn serialize<Se: Serializer>(&self, s: Se) -> Result<Se::Ok, Se::Error> {
+            s.collect_seq(sorted_entries(self))
+        }
+    }
+
+    impl<'de, K, S> Deserialize<'de> for DotMap<K, S>
+    where
+        K: Deserialize<'de> + Ord + Hash + Eq,
+        S: Deserialize<'de> + DotStore,
+    {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            // `Vec`'s visitor caps pre-allocation from the untrusted length.
+            let entries = Vec::<(K, S)>::deserialize(d)?;
+            for w in entries.windows(2) {
+                if w[0].0 >= w[1].0 {
+                    return Err(D::Error::custom(InvariantViolation::Unsorted));
+                }
+            }
+            let mut map = HashMap::with_capacity(entries.len());
+            for (k, v) in entries {
+                if v.is_empty() {
+                    return Err(D::Error::custom(InvariantViolation::EmptyEntry));
+                }
+                map.insert(k, v);
+            }
+            Ok(DotMap { map })
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! Small, per-area error types.
+
+use core::fmt;
+
+use crate::causal::{Dot, ReplicaId};
+
+/// A state (or delta) breaks an invariant, or is inconsistent with the state
+/// it is joined into. Every variant names the offending item.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InvariantViolation {
+    /// I1: a dot in the store is not covered by the causal context.
+    DotNotInContext {
+        /// The uncovered dot.
+        dot: Dot,
+    },
+    /// I2: one dot appears twice in one state (on two elements, two values,
+    /// or twice in one element).
+    DuplicateDot {
+        /// The repeated dot.
+        dot: Dot,
+    },
+    /// I2 across states: the same dot names different content in the two
+    /// states being joined (a reused replica id, or a forged delta).
+    ConflictingDot {
+        /// The dot with two meanings.
+        dot: Dot,
+    },
+    /// A dot with counter 0 (counters start at 1).
+    ZeroDot {
+        /// The replica of the dot.
+        replica: ReplicaId,
+    },
+    /// I4: a version vector or counter entry is zero (absent entries are
+    /// implicit zeros; an explicit zero would make equal states compare unequal).
+    ZeroEntry {
+        /// The replica of the entry.
+        replica: ReplicaId,
+    },
+    /// I3: a causal context is not in normal form for this replica (ranges
+    /// unsorted, overlapping, adjacent, or empty).
+    NonCanonicalContext {
+        /// The replica whose ranges are malformed.
+        replica: ReplicaId,
+    },
+    /// Entries of a map, vector or set are not strictly sorted (or repeat).
+    Unsorted,
+    /// A map entry whose nested value is empty (normal form has none).
+    EmptyEntry,
+    /// A value nested in a map carries its own causal context (nested values
+    /// share the map's context, so their own must be empty).
+    NestedContext,
+    /// W2: two different values carry the same LWW stamp `(timestamp, replica)`.
+    ConflictingWrite {
+        /// The timestamp of both writes.
+        timestamp: u64,
+        /// The replica of both writes.
+        replica: ReplicaId,
+    },
+    /// An LWW register's winning write is not recorded in its `seen` vector.
+    UnseenWinner {
+        /// The replica of the winning write.
+        replica: ReplicaId,
+    },
+}
+
+impl fmt::Display for InvariantViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::DotNotInContext { dot } => {
+                write!(f, "dot {dot} is in the store but not in the causal context")
+            }
+            Self::DuplicateDot { dot } => write!(f, "dot {dot} appears more than once"),
+            Self::ConflictingDot { dot } => {
+                write!(f, "dot {dot} names different content in the two states")
+            }
+            Self::ZeroDot { replica } => write!(f, "dot of replica {replica} has counter 0"),
+            Self::ZeroEntry { replica } => write!(f, "entry for replica {replica} is zero"),
+            Self::NonCanonicalContext { replica } => {
+                write!(
+                    f,
+                    "causal context ranges of replica {replica} are not in normal form"
+                )
+            }
+            Self::Unsorted => f.write_str("entries are not strictly sorted"),
+            Self::EmptyEntry => f.write_str("map entry with an empty value"),
+            Self::NestedContext => f.write_str("nested value carries its own causal context"),
+            Self::ConflictingWrite { timestamp, replica } => write!(
+                f,
+                "two different values written with the same stamp ({timestamp}, {replica})"
+            ),
+            Self::UnseenWinner { replica } => {
+                write!(
+                    f,
+                    "winning write of replica {replica} is not in the seen vector"
+                )
+            }
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for InvariantViolation {}
+
+/// A local counter update would overflow the replica's `u64` entry. The state
+/// is unchanged (see `docs/decisions/0003-overflow-policy.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OverflowError {
+    /// The replica whose entry would overflow.
+    pub replica: ReplicaId,
+    /// The entry's current value.
+    pub current: u64,
+    /// The amount that was asked for.
+    pub amount: u64,
+}
+
+impl fmt::Display for OverflowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "adding {} to the entry {} of replica {} would overflow u64",
+            self.amount, self.current, self.replica
+        )
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for OverflowError {}

@@ -1,0 +1,99 @@
+use hashbrown::HashSet;
+
+use crate::causal::{CausalContext, CausalCrdt, Dot, DotSet, DotStore};
+use crate::error::InvariantViolation;
+
+/// One key's slot in an [`OrMap`](crate::OrMap): presence dots, remove
+/// markers, and the nested value (sharing the map's context).
+///
+/// The key is visible iff `present` is non-empty and `removed` is empty.
+#[derive(Clone, Default, PartialEq, Eq, Debug)]
+pub struct Entry<V> {
+    /// One dot per concurrent update that (re)created the key.
+    pub(crate) present: DotSet,
+    /// Remove markers (only under [`RemoveWins`](crate::RemoveWins)).
+    pub(crate) removed: DotSet,
+    /// The nested value; its own context is always empty.
+    pub(crate) value: V,
+}
+
+impl<V> Entry<V> {
+    /// Whether the key is visible.
+    pub fn is_visible(&self) -> bool {
+        !self.present.is_empty() && self.removed.is_empty()
+    }
+
+    /// The nested value (possibly hidden content of a removed key).
+    pub fn value(&self) -> &V {
+        &self.value
+    }
+}
+
+impl<V: CausalCrdt> DotStore for Entry<V> {
+    fn is_empty(&self) -> bool {
+        self.present.is_empty() && self.removed.is_empty() && DotStore::is_empty(&self.value)
+    }
+
+    fn for_each_dot(&self, f: &mut dyn FnMut(Dot)) {
+        self.present.for_each_dot(f);
+        self.removed.for_each_dot(f);
+        self.value.for_each_dot(f);
+    }
+
+    fn join_store(&mut self, ctx: &CausalContext, other: Self, other_ctx: &CausalContext) -> bool {
+        self.present.join_store(ctx, other.present, other_ctx)
+            | self.removed.join_store(ctx, other.removed, other_ctx)
+            | self.value.join_store(ctx, other.value, other_ctx)
+    }
+
+    fn filter_dots(&self, keep: &dyn Fn(Dot) -> bool) -> Self {
+        Self {
+            present: self.present.filter_dots(keep),
+            removed: self.removed.filter_dots(keep),
+            value: self.value.filter_dots(keep),
+        }
+    }
+
+    fn check_store(
+        &self,
+        ctx: &CausalContext,
+        seen: &mut HashSet<Dot>,
+    ) -> Result<(), InvariantViolation> {
+        self.present.check_store(ctx, seen)?;
+        self.removed.check_store(ctx, seen)?;
+        self.value.check_store(ctx, seen)
+    }
+}
+
+#[cfg(feature = "serde")]
+mod serde_impl {
+    use super::*;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    /// Wire shape: `(present, removed, nested store)`; the nested value's
+    /// (empty) context is not written.
+    impl<V> Serialize for Entry<V>
+    where
+        V: CausalCrdt,
+        V::Store: Serialize,
+    {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            (&self.present, &self.removed, self.value.store()).serialize(s)
+        }
+    }
+
+    impl<'de, V> Deserialize<'de> for Entry<V>
+    where
+        V: CausalCrdt,
+        V::Store: Deserialize<'de>,
+    {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let (present, removed, store) = <(DotSet, DotSet, V::Store)>::deserialize(d)?;
+            Ok(Self {
+                present,
+                removed,
+                value: V::from_parts(store, CausalContext::new()),
+            })
+        }
+    }
+}

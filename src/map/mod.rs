@@ -1,0 +1,10 @@
+//! [`OrMap`]: an observed-remove map whose values are causal CRDTs, nested
+//! to any depth, with a remove semantics chosen per map.
+
+mod entry;
+mod ormap;
+mod policy;
+
+pub use entry::Entry;
+pub use ormap::OrMap;
+pub use policy::{ObservedReset, RemoveKind, RemovePolicy, RemoveWins, UpdateWins};

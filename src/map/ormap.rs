@@ -1,0 +1,344 @@
+use core::convert::Infallible;
+use core::fmt::Debug;
+use core::hash::Hash;
+use core::marker::PhantomData;
+
+use crate::causal::{CausalContext, CausalCrdt, DotMap, DotSet, DotStore, ReplicaId};
+use crate::map::{Entry, ObservedReset, RemoveKind, RemovePolicy};
+
+/// An observed-remove map from keys to causal CRDTs — counters, registers,
+/// sets, flags, other maps — nested to any depth.
+///
+/// Nested values share the map's causal context, so a remove clears exactly
+/// the nested writes it observed and nothing else, at every depth.
+///
+/// **Conflict rules:**
+/// - Concurrent updates of one key merge with the value type's own rule (MV
+///   siblings, add-wins elements, counted increments, …).
+/// - A key remove concurrent with an update of that key resolves by the map's
+///   policy `P` ([`RemoveKind`]): [`ObservedReset`] (default) keeps the key
+///   with only the update's unobserved part; [`UpdateWins`](crate::UpdateWins)
+///   keeps the key with all its content; [`RemoveWins`](crate::RemoveWins)
+///   keeps the key absent.
+/// - An update of a key that is absent here starts from the value type's
+///   bottom (a re-added key does not resurrect removed content).
+///
+/// ```
+/// use converge::{Lattice, OrMap, OrSet, ReplicaId};
+/// let (a, b) = (ReplicaId::new(1), ReplicaId::new(2));
+/// let mut x: OrMap<&str, OrSet<&str>> = OrMap::new();
+/// x.update(a, "alice", |cart| cart.insert(a, "book"));
+/// let mut y = x.clone();
+///
+/// x.remove(a, &"alice");                              // close the cart…
+/// y.update(b, "alice", |cart| cart.insert(b, "pen")); // …while she adds a pen
+/// x.join(y.clone());
+/// y.join(x.clone());
+/// let cart = x.get(&"alice").unwrap();
+/// assert!(cart.contains(&"pen") && !cart.contains(&"book")); // observed-reset
+/// assert_eq!(x, y);
+/// ```
+///
+/// | operation | cost (n = keys) |
+/// | --- | --- |
+/// | `update` | O(1) expected + the nested mutator |
+/// | `remove` | O(dots of the entry) |
+/// | `get`, `contains_key` | O(1) expected |
+/// | `join` with a delta | O(size of the delta) expected |
+/// | `join` with a full state | O(n₁ + n₂) × nested join |
+#[derive(Clone, Debug)]
+pub struct OrMap<K, V, P = ObservedReset> {
+    store: DotMap<K, Entry<V>>,
+    ctx: CausalContext,
+    policy: PhantomData<P>,
+}
+
+impl<K, V, P> Default for OrMap<K, V, P> {
+    fn default() -> Self {
+        Self {
+            store: DotMap::default(),
+            ctx: CausalContext::new(),
+            policy: PhantomData,
+        }
+    }
+}
+
+impl<K, V, P> PartialEq for OrMap<K, V, P>
+where
+    K: Hash + Eq + Clone + Debug,
+    V: CausalCrdt,
+    P: RemovePolicy,
+{
+    fn eq(&self, other: &Self) -> bool {
+        self.store == other.store && self.ctx == other.ctx
+    }
+}
+
+impl<K, V, P> CausalCrdt for OrMap<K, V, P>
+where
+    K: Hash + Eq + Clone + Debug,
+    V: CausalCrdt,
+    P: RemovePolicy,
+{
+    type Store = DotMap<K, Entry<V>>;
+
+    fn store(&self) -> &Self::Store {
+        &self.store
+    }
+
+    fn context(&self) -> &CausalContext {
+        &self.ctx
+    }
+
+    fn parts_mut(&mut self) -> (&mut Self::Store, &mut CausalContext) {
+        (&mut self.store, &mut self.ctx)
+    }
+
+    fn from_parts(store: Self::Store, ctx: CausalContext) -> Self {
+        Self {
+            store,
+            ctx,
+            policy: PhantomData,
+        }
+    }
+
+    fn into_parts(self) -> (Self::Store, CausalContext) {
+        (self.store, self.ctx)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<K, V, P> serde::Serialize for OrMap<K, V, P>
+where
+    K: Hash + Eq + Clone + Debug + Ord + serde::Serialize,
+    V: CausalCrdt,
+    V::Store: serde::Serialize,
+    P: RemovePolicy,
+{
+    fn serialize<Se: serde::Serializer>(&self, s: Se) -> Result<Se::Ok, Se::Error> {
+        crate::causal::serialize_causal(&self.store, &self.ctx, s)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de, K, V, P> serde::Deserialize<'de> for OrMap<K, V, P>
+where
+    K: Hash + Eq + Clone + Debug + Ord + serde::Deserialize<'de>,
+    V: CausalCrdt,
+    V::Store: serde::Deserialize<'de>,
+    P: RemovePolicy,
+{
+    fn deserialize<De: serde::Deserializer<'de>>(d: De) -> Result<Self, De::Error> {
+        crate::causal::deserialize_causal(d)
+    }
+}
+
+fn detach<V: CausalCrdt>(v: V) -> (V::Store, CausalContext) {
+    v.into_parts()
+}
+
+impl<K, V, P> OrMap<K, V, P>
+where
+    K: Hash + Eq + Clone + Debug,
+    V: CausalCrdt,
+    P: RemovePolicy,
+{
+    /// An empty map.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The remove semantics of this map.
+    pub const fn remove_kind() -> RemoveKind {
+        P::KIND
+    }
+
+    /// Applies `f` to the value under `key` (starting from the value type's
+    /// bottom if the key is absent) on behalf of `replica`. `f` receives the
+    /// nested value with the map's context attached and must return the delta
+    /// of what it did — the return value of the nested mutator, or several
+    /// joined. Returns the map's delta.
+    ///
+    /// ```
+    /// use converge::{OrMap, PnCounter, CausalCounter, ReplicaId};
+    /// let a = ReplicaId::new(1);
+    /// let mut likes: OrMap<u32, CausalCounter> = OrMap::new();
+    /// likes.update(a, 7, |c| c.increment(a, 1).unwrap());
+    /// assert_eq!(likes.get(&7).unwrap().value(), 1);
+    /// ```
+    pub fn update(&mut self, replica: ReplicaId, key: K, f: impl FnOnce(&mut V) -> V) -> Self {
+        match self.try_update(replica, key, |v| Ok::<V, Infallible>(f(v))) {
+            Ok(delta) => delta,
+            Err(never) => match never {},
+        }
+    }
+
+    /// Like [`update`](Self::update), for fallible nested mutators (such as a
+    /// counter increment that would overflow).
+    ///
+    /// # Errors
+    ///
+    /// Returns `f`'s error; the map is then unchanged (nested mutators leave
+    /// their value unchanged when they fail).
+    pub fn try_update<E>(
+        &mut self,
+        replica: ReplicaId,
+        key: K,
+        f: impl FnOnce(&mut V) -> Result<V, E>,
+    ) -> Result<Self, E> {
+        let mut entry = self.store.remove(&key).unwrap_or_default();
+        // A key absent here restarts from bottom: its hidden content (update-
+        // wins) and remove markers (remove-wins) are superseded.
+        let reset = !entry.is_visible() && !DotStore::is_empty(&entry);
+        let hidden = if reset {
+            Some((
+                core::mem::take(&mut entry.value),
+                core::mem::take(&mut entry.removed),
+            ))
+        } else {
+            None
+        };
+        let (store, _) = detach(core::mem::take(&mut entry.value));
+        let mut value = V::from_parts(store, core::mem::take(&mut self.ctx));
+        let result = f(&mut value);
+        let (store, ctx) = detach(value);
+        self.ctx = ctx;
+        let nested_delta = match result {
+            Ok(d) => d,
+            Err(e) => {
+                match hidden {
+                    Some((v, removed)) => {
+                        entry.value = v;
+                        entry.removed = removed;
+                    }
+                    None => entry.value = V::from_parts(store, CausalContext::new()),
+                }
+                if !DotStore::is_empty(&entry) {
+                    self.store.insert(key, entry);
+                }
+                return Err(e);
+            }
+        };
+        let (delta_store, mut delta_ctx) = detach(nested_delta);
+        if let Some((v, removed)) = hidden {
+            v.for_each_dot(&mut |d| {
+                delta_ctx.insert(d);
+            });
+            for d in removed.iter() {
+                delta_ctx.insert(d);
+            }
+        }
+        for d in entry.present.take() {
+            delta_ctx.insert(d);
+        }
+        let p = self.ctx.next_dot(replica);
+        self.ctx.insert(p);
+        delta_ctx.insert(p);
+        entry.present = DotSet::single(p);
+        entry.value = V::from_parts(store, CausalContext::new());
+        self.store.insert(key.clone(), entry);
+
+        let mut delta = Self::new();
+        delta.store.insert(
+            key,
+            Entry {
+                present: DotSet::single(p),
+                removed: DotSet::new(),
+                value: V::from_parts(delta_store, CausalContext::new()),
+            },
+        );
+        delta.ctx = delta_ctx;
+        Ok(delta)
+    }
+
+    /// Removes `key` as observed here, on behalf of `replica`; returns the
+    /// delta. What a concurrent update of the key does is decided by `P`.
+    /// A no-op if the key is absent.
+    pub fn remove(&mut self, replica: ReplicaId, key: &K) -> Self {
+        let mut delta = Self::new();
+        let Some(mut entry) = self.store.remove(key) else {
+            return delta;
+        };
+        if !entry.is_visible() {
+            self.store.insert(key.clone(), entry);
+            return delta;
+        }
+        let mut hint = Entry::default();
+        match P::KIND {
+            RemoveKind::ObservedReset => {
+                entry.for_each_dot(&mut |d| {
+                    delta.ctx.insert(d);
+                });
+            }
+            RemoveKind::UpdateWins => {
+                for d in entry.present.take() {
+                    delta.ctx.insert(d);
+                }
+                self.store.insert(key.clone(), entry);
+            }
+            RemoveKind::RemoveWins => {
+                entry.for_each_dot(&mut |d| {
+                    delta.ctx.insert(d);
+                });
+                let m = self.ctx.next_dot(replica);
+                self.ctx.insert(m);
+                delta.ctx.insert(m);
+                hint.removed = DotSet::single(m);
+                self.store.insert(
+                    key.clone(),
+                    Entry {
+                        present: DotSet::new(),
+                        removed: DotSet::single(m),
+                        value: V::default(),
+                    },
+                );
+            }
+        }
+        delta.store.insert(key.clone(), hint);
+        delta
+    }
+
+    /// The value under `key`, if the key is visible. Its own
+    /// [`context`](CausalCrdt::context) is empty: nested values share the
+    /// map's.
+    pub fn get(&self, key: &K) -> Option<&V> {
+        self.store
+            .get(key)
+            .filter(|e| e.is_visible())
+            .map(|e| &e.value)
+    }
+
+    /// Whether `key` is visible.
+    pub fn contains_key(&self, key: &K) -> bool {
+        self.store.get(key).is_some_and(Entry::is_visible)
+    }
+
+    /// The visible entries, in arbitrary order.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> + '_ {
+        self.store
+            .iter()
+            .filter(|(_, e)| e.is_visible())
+            .map(|(k, e)| (k, &e.value))
+    }
+
+    /// The visible keys, in arbitrary order.
+    pub fn keys(&self) -> impl Iterator<Item = &K> + '_ {
+        self.iter().map(|(k, _)| k)
+    }
+
+    /// Number of visible keys.
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    /// Whether no key is visible.
+    pub fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
+
+    /// Number of stored entries, visible or not (hidden content and remove
+    /// markers count): the map's metadata footprint.
+    pub fn stored_entries(&self) -> usize {
+        self.store.len()
+    }
+}
