@@ -351,14 +351,16 @@ impl Lattice for CausalContext {
                 Ok(i) => {
                     let mine = &mut self.entries[i].1;
                     // Fast path: a single range extending the prefix.
-                    if mine.len() == 1 && theirs.len() == 1 && theirs[0].0 <= mine[0].1 + 1 {
-                        if theirs[0].0 >= mine[0].0 {
-                            if theirs[0].1 > mine[0].1 {
-                                mine[0].1 = theirs[0].1;
-                                changed = true;
-                            }
-                            continue;
+                    if mine.len() == 1
+                        && theirs.len() == 1
+                        && theirs[0].0 <= mine[0].1 + 1
+                        && theirs[0].0 >= mine[0].0
+                    {
+                        if theirs[0].1 > mine[0].1 {
+                            mine[0].1 = theirs[0].1;
+                            changed = true;
                         }
+                        continue;
                     }
                     if !subset(&theirs, mine) {
                         *mine = union(mine, &theirs);

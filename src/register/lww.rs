@@ -194,7 +194,6 @@ impl<T> LwwRegister<T> {
 
 impl<T: Clone + Ord> Lattice for LwwRegister<T> {
     fn join(&mut self, other: Self) -> bool {
-        let seen_changed;
         let mut changed = false;
         match (self.current.take(), other.current) {
             (None, theirs) => {
@@ -220,7 +219,7 @@ impl<T: Clone + Ord> Lattice for LwwRegister<T> {
                 }
             },
         }
-        seen_changed = self.seen.join(other.seen);
+        let seen_changed = self.seen.join(other.seen);
         changed | seen_changed
     }
 

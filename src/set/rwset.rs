@@ -1,7 +1,7 @@
 use core::fmt::Debug;
 use core::hash::Hash;
 
-use crate::causal::{causal_crdt, CausalContext, DotFun, DotMap, DotStore, ReplicaId};
+use crate::causal::{causal_crdt, CausalContext, DotFun, DotMap, ReplicaId};
 
 /// A remove-wins observed-remove set.
 ///
