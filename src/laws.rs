@@ -36,8 +36,9 @@ use proptest::prelude::*;
 use proptest::strategy::BoxedStrategy;
 
 use crate::{
-    CausalCounter, CausalCrdt, DeltaSince, DotStore, EwFlag, GCounter, Lattice, LwwRegister,
-    MvRegister, OrMap, OrSet, PnCounter, RemovePolicy, ReplicaId, RwSet, Validate, VersionVector,
+    CausalCounter, CausalCrdt, DeltaSince, DotStore, Embedded, EwFlag, GCounter, Lattice,
+    LwwRegister, MvRegister, OrMap, OrSet, PnCounter, RemovePolicy, ReplicaId, RwSet, Validate,
+    VersionVector,
 };
 
 /// A broken law: which one (TESTPLAN id and name) and the states involved.
@@ -456,6 +457,22 @@ where
             MapOp::Update(k, o) => self.update(r, *k, |v| v.apply(r, o)),
             MapOp::Remove(k) => self.remove(r, k),
         }
+    }
+    fn delta_is_minimal(delta: &Self, peer: &Self) -> bool {
+        causal_delta_is_minimal(delta, peer)
+    }
+}
+
+impl<L> Replay for Embedded<L>
+where
+    L: Replay,
+{
+    type Op = L::Op;
+    fn op_strategy() -> BoxedStrategy<L::Op> {
+        L::op_strategy()
+    }
+    fn apply(&mut self, r: ReplicaId, op: &L::Op) -> Self {
+        self.update(r, |l| l.apply(r, op))
     }
     fn delta_is_minimal(delta: &Self, peer: &Self) -> bool {
         causal_delta_is_minimal(delta, peer)

@@ -41,6 +41,7 @@
 //! | a set where removal must stick | [`RwSet`] | remove wins over a concurrent add |
 //! | a boolean | [`EwFlag`] | enable wins |
 //! | a document of nested values | [`OrMap`] | per key by the value type; key removal by policy |
+//! | an LWW register or other plain lattice inside a map | [`Embedded`] | the inner join, on read |
 //!
 //! ## The algebra
 //!
@@ -81,10 +82,6 @@ pub use causal::{
 pub use counter::{CausalCounter, GCounter, PnCounter};
 pub use error::{InvariantViolation, OverflowError};
 pub use lattice::{DeltaSince, Lattice, Validate};
-pub use map::{ObservedReset, OrMap, RemoveKind, RemovePolicy, RemoveWins, UpdateWins};
-#[cfg(feature = "std")]
-pub use register::HybridClock;
-#[cfg(not(feature = "std"))]
-pub use register::HybridClock;
-pub use register::{Clock, LwwRegister, ManualClock, MvRegister, Stamp};
+pub use map::{Embedded, ObservedReset, OrMap, RemoveKind, RemovePolicy, RemoveWins, UpdateWins};
+pub use register::{Clock, HybridClock, LwwRegister, ManualClock, MvRegister, Stamp};
 pub use set::{EwFlag, OrSet, RwSet};

@@ -11,14 +11,24 @@ use converge::{
     Validate,
 };
 use proptest::prelude::*;
-use proptest::test_runner::Config;
+use proptest::test_runner::{Config, RngSeed};
 
 fn config() -> Config {
     let cases = match std::env::var("CONVERGE_TEST_TIER").as_deref() {
         Ok("long") => 10_000,
         _ => 256,
     };
-    Config::with_cases(cases)
+    Config {
+        cases,
+        rng_seed: match std::env::var("CONVERGE_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+        {
+            Some(s) => RngSeed::Fixed(s),
+            None => RngSeed::Fixed(0x00C0_FFEE),
+        },
+        ..Config::default()
+    }
 }
 
 #[derive(Clone, Debug)]

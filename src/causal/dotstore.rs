@@ -5,7 +5,6 @@
 //! the other side's context. That single rule gives observed-remove semantics
 //! to every causal type in this crate; no type has a merge of its own.
 
-use alloc::vec::Vec;
 use core::fmt::Debug;
 use core::hash::Hash;
 
@@ -134,6 +133,7 @@ impl DotSet {
     }
 
     /// Builds a set from sorted, strictly increasing dots.
+    #[cfg(feature = "serde")]
     pub(crate) fn from_sorted(dots: SmallVec<[Dot; 1]>) -> Result<Self, InvariantViolation> {
         for w in dots.windows(2) {
             if w[0] >= w[1] {
@@ -286,6 +286,7 @@ impl<V> DotFun<V> {
     }
 
     /// Builds from entries sorted strictly by dot.
+    #[cfg(feature = "serde")]
     pub(crate) fn from_sorted(
         entries: SmallVec<[(Dot, V); 1]>,
     ) -> Result<Self, InvariantViolation> {
@@ -588,7 +589,10 @@ where
 }
 
 /// Sorted entries for canonical output (serialisation, debugging).
-pub(crate) fn sorted_entries<K: Ord + Hash + Eq, S: DotStore>(m: &DotMap<K, S>) -> Vec<(&K, &S)> {
+#[cfg(feature = "serde")]
+pub(crate) fn sorted_entries<K: Ord + Hash + Eq, S: DotStore>(
+    m: &DotMap<K, S>,
+) -> alloc::vec::Vec<(&K, &S)> {
     let mut v: Vec<(&K, &S)> = m.iter().collect();
     v.sort_unstable_by(|a, b| a.0.cmp(b.0));
     v
@@ -597,6 +601,7 @@ pub(crate) fn sorted_entries<K: Ord + Hash + Eq, S: DotStore>(m: &DotMap<K, S>) 
 #[cfg(feature = "serde")]
 mod serde_impl {
     use super::*;
+    use alloc::vec::Vec;
     use serde::de::Error as _;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -609,7 +614,9 @@ mod serde_impl {
 
     impl<'de> Deserialize<'de> for DotSet {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let dots = SmallVec::<[Dot; 1]>::deserialize(d)?;
+            // `Vec`'s visitor caps pre-allocation from an untrusted length
+            // (smallvec's own visitor does not).
+            let dots = SmallVec::from_vec(Vec::<Dot>::deserialize(d)?);
             DotSet::from_sorted(dots).map_err(D::Error::custom)
         }
     }
@@ -623,7 +630,7 @@ mod serde_impl {
 
     impl<'de, V: Deserialize<'de>> Deserialize<'de> for DotFun<V> {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let entries = SmallVec::<[(Dot, V); 1]>::deserialize(d)?;
+            let entries = SmallVec::from_vec(Vec::<(Dot, V)>::deserialize(d)?);
             DotFun::from_sorted(entries).map_err(D::Error::custom)
         }
     }

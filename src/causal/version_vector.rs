@@ -116,6 +116,7 @@ impl VersionVector {
 
     /// Builds from already sorted, strictly increasing, non-zero entries, or
     /// reports the first violation.
+    #[cfg(feature = "serde")]
     pub(crate) fn from_sorted(entries: Vec<(ReplicaId, u64)>) -> Result<Self, InvariantViolation> {
         let v = Self { entries };
         v.check_invariants()?;
