@@ -8,7 +8,7 @@ use crate::error::InvariantViolation;
 use crate::lattice::{Lattice, Validate};
 
 /// Inclusive ranges `[lo, hi]` of one replica's counters. Normal form: sorted,
-/// `1 ≤ lo ≤ hi ≤ Dot::MAX_COUNTER`, and separated by at least one missing
+/// `1 ≤ lo ≤ hi < u64::MAX` (`≤ Dot::MAX_COUNTER` in validated input), and separated by at least one missing
 /// counter (`hi + 1 < next.lo`), never empty.
 type Ranges = SmallVec<[(u64, u64); 1]>;
 
@@ -147,10 +147,10 @@ impl CausalContext {
     }
 
     /// Adds `dot`, compacting adjacent ranges. Returns whether it was new.
-    /// Dots with counter 0 or above [`Dot::MAX_COUNTER`] are ignored.
+    /// Dots with counter 0 or `u64::MAX` (never generated) are ignored.
     pub fn insert(&mut self, dot: Dot) -> bool {
         let c = dot.counter;
-        if c == 0 || c > Dot::MAX_COUNTER {
+        if c == 0 || c == u64::MAX {
             return false;
         }
         match find(&self.entries, dot.replica) {
@@ -241,12 +241,10 @@ impl CausalContext {
     /// The dot for the next local event of `replica`: one above every counter
     /// of `replica` this context has seen.
     ///
-    /// # Panics
-    ///
-    /// Never for valid contexts: validation caps counters at
-    /// [`Dot::MAX_COUNTER`], far beyond what a replica can generate.
+    /// Validation caps received counters at [`Dot::MAX_COUNTER`] (`2^62`),
+    /// leaving more local headroom than a replica can use.
     pub fn next_dot(&self, replica: ReplicaId) -> Dot {
-        Dot::new(replica, self.max_counter(replica) + 1)
+        Dot::new(replica, self.max_counter(replica).saturating_add(1))
     }
 
     /// The contiguous part: for each replica, the largest `n` with `1..=n` seen.
@@ -329,7 +327,7 @@ impl From<&VersionVector> for CausalContext {
         let mut entries = Vec::with_capacity(v.len());
         for (r, n) in v.iter() {
             let mut rs = Ranges::new();
-            rs.push((1, n.min(Dot::MAX_COUNTER)));
+            rs.push((1, n.min(u64::MAX - 1)));
             entries.push((r, rs));
         }
         Self { entries }

@@ -53,9 +53,10 @@ impl fmt::Display for ReplicaId {
 
 /// The unique name of one write event: the `counter`-th event of `replica`.
 ///
-/// Counters start at 1 and stay at most [`Dot::MAX_COUNTER`], so that a
-/// replica can always name its next event without overflow, whatever it has
-/// received.
+/// Counters start at 1. Validation accepts counters up to
+/// [`Dot::MAX_COUNTER`] (`2^62`) only, so whatever a replica accepts from its
+/// peers, it keeps at least `2^63` counters of headroom for its own events:
+/// naming the next event can never overflow.
 ///
 /// ```
 /// use converge::{Dot, ReplicaId};
@@ -72,9 +73,9 @@ pub struct Dot {
 }
 
 impl Dot {
-    /// The largest counter a valid dot may carry (`2^63 - 1`). Validation
-    /// rejects larger ones, so local counters can never overflow.
-    pub const MAX_COUNTER: u64 = u64::MAX >> 1;
+    /// The largest counter a state from a peer may carry (`2^62`).
+    /// Validation rejects larger ones, so local counters can never overflow.
+    pub const MAX_COUNTER: u64 = 1 << 62;
 
     /// A dot.
     pub const fn new(replica: ReplicaId, counter: u64) -> Self {
