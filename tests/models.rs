@@ -181,7 +181,7 @@ proptest! {
         let mut c = vec![CausalCounter::new(); 3];
         let (mut g_sum, mut p_sum, mut c_sum) = (0i128, 0i128, 0i128);
         for &(i, dec, n, sync) in &script {
-            if let Ok(_) = g[i].increment(id(i), n) { g_sum += i128::from(n) }
+            if g[i].increment(id(i), n).is_ok() { g_sum += i128::from(n) }
             let before = p[i].clone();
             let r = if dec { p[i].decrement(id(i), n) } else { p[i].increment(id(i), n) };
             match r {

@@ -282,6 +282,9 @@ impl CausalContext {
 
     /// Number of dots in both contexts (saturating).
     pub(crate) fn overlap(&self, other: &Self) -> u64 {
+        if self.entries.len() > other.entries.len() {
+            return other.overlap(self);
+        }
         let mut n = 0u64;
         for (r, ranges) in &self.entries {
             if let Ok(j) = find(&other.entries, *r) {

@@ -28,7 +28,33 @@ pub trait DotStore: Clone + Default + PartialEq + Debug {
 
     /// The causal join: `(self, ctx) ⊔ (other, other_ctx)`, leaving the
     /// contexts to the caller. Returns whether `self` changed.
-    fn join_store(&mut self, ctx: &CausalContext, other: Self, other_ctx: &CausalContext) -> bool;
+    ///
+    /// `scan` says whether entries of `self` under keys that `other` does not
+    /// mention may hold dots that `other_ctx` has seen, so that they must be
+    /// visited. `true` is always correct; `false` is a promise, made by
+    /// [`needs_scan`] for deltas, that lets a join cost O(|other|) instead of
+    /// O(|self|).
+    fn join_store(
+        &mut self,
+        ctx: &CausalContext,
+        other: Self,
+        other_ctx: &CausalContext,
+        scan: bool,
+    ) -> bool;
+
+    /// Counts the dots of `self` that `other_ctx` has seen, visiting only the
+    /// entries under `other`'s keys (recursively), or `None` once more than
+    /// `budget` entries were visited.
+    fn count_along(
+        &self,
+        other: &Self,
+        other_ctx: &CausalContext,
+        budget: &mut usize,
+    ) -> Option<u64> {
+        let _ = other;
+        *budget = budget.checked_sub(1)?;
+        Some(self.count_dots_in(other_ctx))
+    }
 
     /// The sub-store of entries whose dots satisfy `keep`.
     fn filter_dots(&self, keep: &dyn Fn(Dot) -> bool) -> Self;
@@ -50,6 +76,33 @@ pub trait DotStore: Clone + Default + PartialEq + Debug {
             }
         });
         n
+    }
+}
+
+/// Whether joining `(other, other_ctx)` into `(store, ctx)` must visit
+/// entries of `store` that `other` does not mention.
+///
+/// Such entries lose the dots `other_ctx` has seen, and their dots are all
+/// in `ctx` (I1). So if every dot in both contexts is found in `store` under
+/// `other`'s keys, no other entry can be touched and the join costs
+/// O(|other|): the common case for deltas, whose contexts only name the dots
+/// of the keys they carry (a remove carries its key as an empty hint).
+/// For large `other`s (full states) the count gives up after a small budget
+/// and the join scans.
+pub fn needs_scan<S: DotStore>(
+    store: &S,
+    ctx: &CausalContext,
+    other: &S,
+    other_ctx: &CausalContext,
+) -> bool {
+    let relevant = ctx.overlap(other_ctx);
+    if relevant == 0 {
+        return false;
+    }
+    let mut budget = 256;
+    match store.count_along(other, other_ctx, &mut budget) {
+        Some(accounted) => accounted < relevant,
+        None => true,
     }
 }
 
@@ -153,7 +206,13 @@ impl DotStore for DotSet {
         self.dots.iter().for_each(|&d| f(d));
     }
 
-    fn join_store(&mut self, ctx: &CausalContext, other: Self, other_ctx: &CausalContext) -> bool {
+    fn join_store(
+        &mut self,
+        ctx: &CausalContext,
+        other: Self,
+        other_ctx: &CausalContext,
+        _scan: bool,
+    ) -> bool {
         // Fast paths: identical sets, or one side empty.
         if self.dots == other.dots {
             return false;
@@ -328,7 +387,13 @@ impl<V: Clone + PartialEq + Debug> DotStore for DotFun<V> {
 
     /// For a dot in both stores the value of `self` is kept: in valid states
     /// the two values are equal (see `check_compatible`).
-    fn join_store(&mut self, ctx: &CausalContext, other: Self, other_ctx: &CausalContext) -> bool {
+    fn join_store(
+        &mut self,
+        ctx: &CausalContext,
+        other: Self,
+        other_ctx: &CausalContext,
+        _scan: bool,
+    ) -> bool {
         if other.entries.is_empty() {
             let before = self.entries.len();
             self.entries.retain(|e| !other_ctx.contains(e.0));
@@ -514,46 +579,31 @@ where
         ctx: &CausalContext,
         mut other: Self,
         other_ctx: &CausalContext,
+        scan: bool,
     ) -> bool {
         let mut changed = false;
-        // Entries of `self` under keys that `other` does not mention lose the
-        // dots `other_ctx` has seen. Scanning for them costs O(|self|), so do it
-        // only when some dot both contexts know is not accounted for by the
-        // entries under `other`'s keys (for a delta, almost never).
-        let must_scan = if self.map.is_empty() {
-            false
-        } else if other.map.len().saturating_mul(4) >= self.map.len() {
-            true
-        } else {
-            let relevant = ctx.overlap(other_ctx);
-            relevant > 0 && {
-                let accounted: u64 = other
-                    .map
-                    .keys()
-                    .filter_map(|k| self.map.get(k))
-                    .map(|v| v.count_dots_in(other_ctx))
-                    .sum();
-                relevant > accounted
-            }
-        };
-        if must_scan {
+        if scan && !self.map.is_empty() {
+            // Every entry of `self`, joined with `other`'s entry or bottom.
             self.map.retain(|k, v| {
                 let theirs = other.map.remove(k).unwrap_or_default();
-                changed |= v.join_store(ctx, theirs, other_ctx);
+                changed |= v.join_store(ctx, theirs, other_ctx, true);
                 !v.is_empty()
             });
         }
         for (k, theirs) in other.map {
+            // Under an empty hint (a removed key) the whole entry is visited,
+            // as `count_along` assumed.
+            let scan = scan || theirs.is_empty();
             match self.map.get_mut(&k) {
                 Some(v) => {
-                    changed |= v.join_store(ctx, theirs, other_ctx);
+                    changed |= v.join_store(ctx, theirs, other_ctx, scan);
                     if v.is_empty() {
                         self.map.remove(&k);
                     }
                 }
                 None => {
                     let mut v = S::default();
-                    if v.join_store(ctx, theirs, other_ctx) && !v.is_empty() {
+                    if v.join_store(ctx, theirs, other_ctx, scan) && !v.is_empty() {
                         self.map.insert(k, v);
                         changed = true;
                     }
@@ -561,6 +611,28 @@ where
             }
         }
         changed
+    }
+
+    /// Visits `other`'s keys; under an empty hint (a removed key) counts the
+    /// whole entry of `self`, which the remove's context covers.
+    fn count_along(
+        &self,
+        other: &Self,
+        other_ctx: &CausalContext,
+        budget: &mut usize,
+    ) -> Option<u64> {
+        let mut n = 0u64;
+        for (k, theirs) in &other.map {
+            *budget = budget.checked_sub(1)?;
+            if let Some(mine) = self.map.get(k) {
+                n += if theirs.is_empty() {
+                    mine.count_dots_in(other_ctx)
+                } else {
+                    mine.count_along(theirs, other_ctx, budget)?
+                };
+            }
+        }
+        Some(n)
     }
 
     fn filter_dots(&self, keep: &dyn Fn(Dot) -> bool) -> Self {

@@ -17,7 +17,7 @@ use hashbrown::HashSet;
 
 pub use context::CausalContext;
 pub use dot::{Dot, ReplicaId};
-pub use dotstore::{DotFun, DotMap, DotSet, DotStore};
+pub use dotstore::{needs_scan, DotFun, DotMap, DotSet, DotStore};
 pub use version_vector::VersionVector;
 
 use crate::error::InvariantViolation;
@@ -55,7 +55,8 @@ impl<T: CausalCrdt> Lattice for T {
     fn join(&mut self, other: Self) -> bool {
         let (other_store, other_ctx) = other.into_parts();
         let (store, ctx) = self.parts_mut();
-        let changed = store.join_store(ctx, other_store, &other_ctx);
+        let scan = needs_scan(store, ctx, &other_store, &other_ctx);
+        let changed = store.join_store(ctx, other_store, &other_ctx, scan);
         ctx.join(other_ctx) | changed
     }
 
@@ -151,9 +152,26 @@ impl<T: CausalCrdt> DotStore for T {
         self.store().for_each_dot(f);
     }
 
-    fn join_store(&mut self, ctx: &CausalContext, other: Self, other_ctx: &CausalContext) -> bool {
+    fn join_store(
+        &mut self,
+        ctx: &CausalContext,
+        other: Self,
+        other_ctx: &CausalContext,
+        scan: bool,
+    ) -> bool {
         let (other_store, _) = other.into_parts();
-        self.parts_mut().0.join_store(ctx, other_store, other_ctx)
+        self.parts_mut()
+            .0
+            .join_store(ctx, other_store, other_ctx, scan)
+    }
+
+    fn count_along(
+        &self,
+        other: &Self,
+        other_ctx: &CausalContext,
+        budget: &mut usize,
+    ) -> Option<u64> {
+        self.store().count_along(other.store(), other_ctx, budget)
     }
 
     fn filter_dots(&self, keep: &dyn Fn(Dot) -> bool) -> Self {

@@ -40,10 +40,34 @@ impl<V: CausalCrdt> DotStore for Entry<V> {
         self.value.for_each_dot(f);
     }
 
-    fn join_store(&mut self, ctx: &CausalContext, other: Self, other_ctx: &CausalContext) -> bool {
-        self.present.join_store(ctx, other.present, other_ctx)
-            | self.removed.join_store(ctx, other.removed, other_ctx)
-            | self.value.join_store(ctx, other.value, other_ctx)
+    fn join_store(
+        &mut self,
+        ctx: &CausalContext,
+        other: Self,
+        other_ctx: &CausalContext,
+        scan: bool,
+    ) -> bool {
+        // A remove's entry carries no nested value: visit all of ours.
+        let scan_value = scan || DotStore::is_empty(&other.value);
+        self.present.join_store(ctx, other.present, other_ctx, scan)
+            | self.removed.join_store(ctx, other.removed, other_ctx, scan)
+            | self
+                .value
+                .join_store(ctx, other.value, other_ctx, scan_value)
+    }
+
+    fn count_along(
+        &self,
+        other: &Self,
+        other_ctx: &CausalContext,
+        budget: &mut usize,
+    ) -> Option<u64> {
+        let value = if DotStore::is_empty(&other.value) {
+            self.value.count_dots_in(other_ctx)
+        } else {
+            self.value.count_along(&other.value, other_ctx, budget)?
+        };
+        Some(self.present.count_dots_in(other_ctx) + self.removed.count_dots_in(other_ctx) + value)
     }
 
     fn filter_dots(&self, keep: &dyn Fn(Dot) -> bool) -> Self {
