@@ -50,6 +50,12 @@ pub enum InvariantViolation {
     /// A value nested in a map carries its own causal context (nested values
     /// share the map's context, so their own must be empty).
     NestedContext,
+    /// A peer's state claims an event of the local replica that the local
+    /// replica never generated (forged, or a reused replica id).
+    UnknownLocalEvent {
+        /// The highest claimed event of the local replica.
+        dot: Dot,
+    },
     /// W2: two different values carry the same LWW stamp `(timestamp, replica)`.
     ConflictingWrite {
         /// The timestamp of both writes.
@@ -85,6 +91,10 @@ impl fmt::Display for InvariantViolation {
             Self::Unsorted => f.write_str("entries are not strictly sorted"),
             Self::EmptyEntry => f.write_str("map entry with an empty value"),
             Self::NestedContext => f.write_str("nested value carries its own causal context"),
+            Self::UnknownLocalEvent { dot } => write!(
+                f,
+                "peer claims local event {dot}, which this replica never generated"
+            ),
             Self::ConflictingWrite { timestamp, replica } => write!(
                 f,
                 "two different values written with the same stamp ({timestamp}, {replica})"

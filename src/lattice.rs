@@ -18,8 +18,9 @@
 //! Data Types*, 2018). Deltas may be delivered in any order, any number of times.
 //!
 //! The laws are checked for every type by the reusable checkers in
-//! `tests/` (and, with the `proptest` feature, in [`crate::laws`]).
+//! `tests/` (and, with the `proptest` feature, in the `laws` module).
 
+use crate::causal::ReplicaId;
 use crate::error::InvariantViolation;
 
 /// A join semilattice: the state of a replicated data type.
@@ -93,6 +94,17 @@ pub trait Validate: Lattice {
         Ok(())
     }
 
+    /// Checks that `other` claims no event of `local` (this replica) that
+    /// this state has not generated. An honest peer can only know this
+    /// replica's events from this replica, so such a claim is forged, or comes
+    /// from another replica using the same id (which must never happen: a
+    /// replica that lost its state needs a new id). Accepting it would make
+    /// this replica's next events collide or exceed the counter range.
+    fn check_local_claims(&self, local: ReplicaId, other: &Self) -> Result<(), InvariantViolation> {
+        let _ = (local, other);
+        Ok(())
+    }
+
     /// Validates `other`, then joins it. On error `self` is unchanged.
     ///
     /// ```
@@ -107,13 +119,43 @@ pub trait Validate: Lattice {
         self.check_compatible(&other)?;
         Ok(self.join(other))
     }
+
+    /// [`validated_join`](Self::validated_join) for a replica that writes as
+    /// `local`: also rejects states that claim events of `local` this replica
+    /// never generated ([`check_local_claims`](Self::check_local_claims)).
+    /// This is the join to use for bytes from the network.
+    ///
+    /// ```
+    /// use converge::{CausalCrdt, CausalContext, Dot, InvariantViolation, OrSet, ReplicaId, Validate};
+    /// let me = ReplicaId::new(1);
+    /// let mut mine: OrSet<u8> = OrSet::new();
+    /// mine.insert(me, 1);
+    /// // A peer claims our event 1000, which we never generated.
+    /// let forged = OrSet::from_parts(Default::default(), CausalContext::from_dots([Dot::new(me, 1000)]));
+    /// assert_eq!(
+    ///     mine.validated_join_as(me, forged),
+    ///     Err(InvariantViolation::UnknownLocalEvent { dot: Dot::new(me, 1000) })
+    /// );
+    /// ```
+    fn validated_join_as(
+        &mut self,
+        local: ReplicaId,
+        other: Self,
+    ) -> Result<bool, InvariantViolation> {
+        other.check_invariants()?;
+        self.check_compatible(&other)?;
+        self.check_local_claims(local, &other)?;
+        Ok(self.join(other))
+    }
 }
 
 /// "What am I missing?" sync: the smallest delta that brings a peer up to date.
 ///
 /// For every state `x` and peer `y`:
-/// `y ⊔ x.delta_since(&y.summary()) == x ⊔ y`, and nothing in the delta is
-/// already known to `y` (TESTPLAN D9).
+/// `y ⊔ x.delta_since(&y.summary()) == x ⊔ y`, and the delta's payload holds
+/// nothing `y` already knows (TESTPLAN D9): for causal types no dot of its
+/// store is in `y`'s context (its context may repeat dots `y` knows, to tell
+/// `y` which of them were removed); for counters every entry exceeds `y`'s.
 ///
 /// ```
 /// use converge::{DeltaSince, Lattice, OrSet, ReplicaId};

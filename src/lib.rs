@@ -58,7 +58,7 @@
 //!   [`HybridClock::system`]. Without it the crate needs only `alloc`.
 //! - `serde` (default): every state and delta serialises; deserialising
 //!   validates every invariant.
-//! - `proptest`: strategies and reusable law checkers in [`laws`].
+//! - `proptest`: strategies and reusable law checkers in the `laws` module.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_code)]

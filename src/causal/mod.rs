@@ -78,6 +78,16 @@ impl<T: CausalCrdt> Validate for T {
         self.store().check_store(self.context(), &mut seen)
     }
 
+    fn check_local_claims(&self, local: ReplicaId, other: &Self) -> Result<(), InvariantViolation> {
+        let claimed = other.context().max_counter(local);
+        if claimed > self.context().max_counter(local) {
+            return Err(InvariantViolation::UnknownLocalEvent {
+                dot: Dot::new(local, claimed),
+            });
+        }
+        Ok(())
+    }
+
     /// Rejects a dot that names different content in `self` and `other`
     /// (I2 across states). Finds the offending dot by bisection, so the cost is
     /// O(n log n) even when the check fails.

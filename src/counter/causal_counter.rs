@@ -7,25 +7,36 @@ use crate::error::OverflowError;
 /// Each replica's contribution is one dot mapped to its running totals
 /// `(increments, decrements)`; an update replaces the replica's dot with a new
 /// one. Removing the counter (or its map key) drops exactly the dots the
-/// remover observed.
+/// remover observed. State stays O(replicas) whatever the number of updates.
 ///
-/// **Conflict rule:** concurrent updates all count. A reset (remove) concurrent
-/// with an update keeps only the update's unobserved contribution: the
-/// *observed-reset* of Riak maps. Nothing is counted twice and nothing reset
-/// twice (TESTPLAN O4).
+/// **Conflict rule:** concurrent updates all count, and nothing is ever
+/// counted twice (TESTPLAN O4). A reset is observed-remove **per replica**:
+/// it clears the contribution of every replica whose latest update it had
+/// seen — unless that replica updates concurrently with the reset. Such an
+/// update carries the replica's running total in a dot the reset never saw,
+/// so that replica's whole contribution survives, not only the part added
+/// after the reset. This is the embedded counter of Riak maps and of the
+/// delta-CRDT reference `ccounter`; resetting exactly the observed *amounts*
+/// would need one dot per update (unbounded state) or causal stability.
+/// See `docs/decisions/0006-causal-counter-reset.md`.
 ///
 /// ```
 /// use converge::{CausalCounter, Lattice, ReplicaId};
 /// let (a, b) = (ReplicaId::new(1), ReplicaId::new(2));
 /// let mut x = CausalCounter::new();
 /// x.increment(a, 5).unwrap();
+/// x.increment(b, 3).unwrap();
 /// let mut y = x.clone();
-/// y.reset();                    // y resets what it saw (5)…
-/// x.increment(a, 2).unwrap();   // …while x adds 2 concurrently
+/// y.reset();                    // y resets what it saw (5 from a, 3 from b)…
+/// x.increment(a, 2).unwrap();   // …while a adds 2 concurrently
 /// x.join(y.clone());
 /// y.join(x.clone());
-/// assert_eq!(x.value(), 2);     // the unobserved update survives
+/// assert_eq!(x.value(), 7);     // b's 3 is reset; a's running total 5 + 2 survives
 /// assert_eq!(x, y);
+/// let mut z = x.clone();
+/// z.reset();                    // a reset that saw everything clears everything
+/// x.join(z);
+/// assert_eq!(x.value(), 0);
 /// ```
 ///
 /// | operation | cost (R = replicas with a live contribution) |
@@ -57,19 +68,22 @@ impl CausalCounter {
         if amount == 0 {
             return Ok(Self::new());
         }
+        // The replica's own dots (one, unless its id was reused or its state
+        // lost): their sum is its running total.
+        let overflow = |current| OverflowError {
+            replica,
+            current,
+            amount,
+        };
         let (mut inc, mut dec) = (0u64, 0u64);
         for (d, &(p, n)) in self.store.iter() {
             if d.replica == replica {
-                inc = inc.saturating_add(p);
-                dec = dec.saturating_add(n);
+                inc = inc.checked_add(p).ok_or(overflow(inc))?;
+                dec = dec.checked_add(n).ok_or(overflow(dec))?;
             }
         }
         let slot = if decrement { &mut dec } else { &mut inc };
-        *slot = slot.checked_add(amount).ok_or(OverflowError {
-            replica,
-            current: *slot,
-            amount,
-        })?;
+        *slot = slot.checked_add(amount).ok_or(overflow(*slot))?;
         let dot = self.ctx.next_dot(replica);
         let mut delta_ctx = CausalContext::new();
         self.store.retain(|d, _| {

@@ -107,6 +107,17 @@ impl Validate for GCounter {
     fn check_invariants(&self) -> Result<(), InvariantViolation> {
         self.counts.check_invariants()
     }
+
+    /// Only `local` raises its own entry: a higher one from a peer is forged.
+    fn check_local_claims(&self, local: ReplicaId, other: &Self) -> Result<(), InvariantViolation> {
+        let claimed = other.get(local);
+        if claimed > self.get(local) {
+            return Err(InvariantViolation::UnknownLocalEvent {
+                dot: crate::causal::Dot::new(local, claimed),
+            });
+        }
+        Ok(())
+    }
 }
 
 impl DeltaSince for GCounter {

@@ -105,6 +105,11 @@ impl Validate for PnCounter {
         self.inc.check_invariants()?;
         self.dec.check_invariants()
     }
+
+    fn check_local_claims(&self, local: ReplicaId, other: &Self) -> Result<(), InvariantViolation> {
+        self.inc.check_local_claims(local, &other.inc)?;
+        self.dec.check_local_claims(local, &other.dec)
+    }
 }
 
 impl DeltaSince for PnCounter {

@@ -17,7 +17,8 @@ use crate::map::{Entry, ObservedReset, RemoveKind, RemovePolicy};
 ///   siblings, add-wins elements, counted increments, …).
 /// - A key remove concurrent with an update of that key resolves by the map's
 ///   policy `P` ([`RemoveKind`]): [`ObservedReset`] (default) keeps the key
-///   with only the update's unobserved part; [`UpdateWins`](crate::UpdateWins)
+///   with only the update's unobserved part (for a
+///   [`CausalCounter`](crate::CausalCounter), per replica: see its docs); [`UpdateWins`](crate::UpdateWins)
 ///   keeps the key with all its content; [`RemoveWins`](crate::RemoveWins)
 ///   keeps the key absent.
 /// - An update of a key that is absent here starts from the value type's

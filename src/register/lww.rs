@@ -46,7 +46,7 @@ pub struct Stamp {
 ///
 /// | operation | cost (R = writers seen) |
 /// | --- | --- |
-/// | `write` | O(log R), O(R) for a new writer |
+/// | `write` | O(R) (the delta carries the `seen` vector) |
 /// | `value` | O(1) |
 /// | `join`, `leq` | O(R₁ + R₂) |
 #[derive(Clone, Debug)]
@@ -143,11 +143,12 @@ impl<T: Clone + Ord> LwwRegister<T> {
         let stamp = Stamp { timestamp, replica };
         self.current = Some((stamp, value.clone()));
         self.seen.set_max(replica, timestamp);
-        let mut seen = VersionVector::new();
-        seen.set_max(replica, timestamp);
+        // The delta carries the writer's whole `seen` vector: it tells the
+        // receiver which writes this one overwrote knowingly, so that only
+        // concurrent losses are counted (O(writers), not O(1)).
         Ok(Self {
             current: Some((stamp, value)),
-            seen,
+            seen: self.seen.clone(),
             lost: 0,
         })
     }
@@ -184,9 +185,12 @@ impl<T> LwwRegister<T> {
         &self.seen
     }
 
-    /// How many concurrent writes this replica has discarded in joins: writes
-    /// that lost to a write which had not seen them. A local metric, reset on
-    /// decode; it is not part of the replicated state.
+    /// How many concurrent writes this replica has discarded in joins: its
+    /// value lost to a write from a state that had not seen it, or an incoming
+    /// write it had not seen lost to its value. A write overwritten by one
+    /// that had seen it is not counted, and neither is a duplicate delivery.
+    /// A local metric, reset on decode; it is not part of the replicated
+    /// state.
     pub fn lost_writes(&self) -> u64 {
         self.lost
     }
@@ -246,6 +250,17 @@ impl<T: Clone + Ord> Validate for LwwRegister<T> {
         Ok(())
     }
 
+    /// Only `local` writes with its own id: a later stamp from a peer is forged.
+    fn check_local_claims(&self, local: ReplicaId, other: &Self) -> Result<(), InvariantViolation> {
+        let claimed = other.seen.get(local);
+        if claimed > self.seen.get(local) {
+            return Err(InvariantViolation::UnknownLocalEvent {
+                dot: crate::causal::Dot::new(local, claimed),
+            });
+        }
+        Ok(())
+    }
+
     fn check_compatible(&self, other: &Self) -> Result<(), InvariantViolation> {
         if let (Some(a), Some(b)) = (&self.current, &other.current) {
             if a.0 == b.0 && a.1 != b.1 {
@@ -267,9 +282,14 @@ impl<T: Clone + Ord> DeltaSince for LwwRegister<T> {
         self.seen.clone()
     }
 
-    /// The winning write if the peer has not seen it, plus the `seen`
-    /// entries above the peer's.
+    /// Bottom if the peer has seen everything this state has; otherwise the
+    /// winning write (if the peer has not seen it) and the whole `seen`
+    /// vector, which the peer needs to tell a knowing overwrite of its value
+    /// from a concurrent one (see [`lost_writes`](Self::lost_writes)).
     fn delta_since(&self, summary: &VersionVector) -> Self {
+        if self.seen.leq(summary) {
+            return Self::default();
+        }
         let current = self
             .current
             .as_ref()
@@ -277,7 +297,7 @@ impl<T: Clone + Ord> DeltaSince for LwwRegister<T> {
             .cloned();
         Self {
             current,
-            seen: self.seen.entries_above(summary),
+            seen: self.seen.clone(),
             lost: 0,
         }
     }
