@@ -34,7 +34,7 @@
 //! | you need | use | on concurrent writes |
 //! | --- | --- | --- |
 //! | a count of events | [`GCounter`], [`PnCounter`] | every increment counts |
-//! | a counter inside a map, resettable | [`CausalCounter`] | every increment counts; a reset clears what it saw |
+//! | a counter inside a map, resettable | [`CausalCounter`] | every increment counts; a reset clears the contributions it saw, per replica |
 //! | a value where losing a write is fine | [`LwwRegister`] | highest `(timestamp, replica)` wins; losses are counted |
 //! | a value where losing a write is a bug | [`MvRegister`] | all kept as siblings; resolve on read |
 //! | a set (cart, tags, members) | [`OrSet`] | add wins over a concurrent remove |

@@ -42,6 +42,13 @@ pub trait DotStore: Clone + Default + PartialEq + Debug {
         scan: bool,
     ) -> bool;
 
+    /// Whether the store holds anything at all, key hints included (a
+    /// nested remove's delta holds hints but no dot). Only [`DotMap`] differs
+    /// from `!is_empty()`.
+    fn has_entries(&self) -> bool {
+        !self.is_empty()
+    }
+
     /// Counts the dots of `self` that `other_ctx` has seen, visiting only the
     /// entries under `other`'s keys (recursively), or `None` once more than
     /// `budget` entries were visited.
@@ -574,6 +581,10 @@ where
         }
     }
 
+    fn has_entries(&self) -> bool {
+        !self.map.is_empty()
+    }
+
     fn join_store(
         &mut self,
         ctx: &CausalContext,
@@ -593,7 +604,7 @@ where
         for (k, theirs) in other.map {
             // Under an empty hint (a removed key) the whole entry is visited,
             // as `count_along` assumed.
-            let scan = scan || theirs.is_empty();
+            let scan = scan || !theirs.has_entries();
             match self.map.get_mut(&k) {
                 Some(v) => {
                     changed |= v.join_store(ctx, theirs, other_ctx, scan);
@@ -625,7 +636,7 @@ where
         for (k, theirs) in &other.map {
             *budget = budget.checked_sub(1)?;
             if let Some(mine) = self.map.get(k) {
-                n += if theirs.is_empty() {
+                n += if !theirs.has_entries() {
                     mine.count_dots_in(other_ctx)
                 } else {
                     mine.count_along(theirs, other_ctx, budget)?

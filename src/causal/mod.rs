@@ -184,6 +184,10 @@ impl<T: CausalCrdt> DotStore for T {
         self.store().count_along(other.store(), other_ctx, budget)
     }
 
+    fn has_entries(&self) -> bool {
+        self.store().has_entries()
+    }
+
     fn filter_dots(&self, keep: &dyn Fn(Dot) -> bool) -> Self {
         Self::from_parts(self.store().filter_dots(keep), CausalContext::new())
     }

@@ -18,8 +18,10 @@ use crate::lattice::Lattice;
 /// [`LwwRegister`](crate::LwwRegister) restarts from bottom, so its timestamp
 /// can be lower than the removed value's; a concurrent update of the removed
 /// key survives beside the new one and still wins if its stamp is higher.
-/// Counters that must survive removal semantics exactly should use
-/// [`CausalCounter`](crate::CausalCounter), whose deltas stay one entry.
+/// Counters in maps should use [`CausalCounter`](crate::CausalCounter): its
+/// deltas stay one entry and a removal resets per replica, where an embedded
+/// [`GCounter`](crate::GCounter) keeps every replica's total whenever any
+/// update was concurrent with the removal.
 ///
 /// ```
 /// use converge::{Embedded, Lattice, LwwRegister, OrMap, ReplicaId};

@@ -34,6 +34,10 @@ impl<V: CausalCrdt> DotStore for Entry<V> {
         self.present.is_empty() && self.removed.is_empty() && DotStore::is_empty(&self.value)
     }
 
+    fn has_entries(&self) -> bool {
+        !self.present.is_empty() || !self.removed.is_empty() || self.value.has_entries()
+    }
+
     fn for_each_dot(&self, f: &mut dyn FnMut(Dot)) {
         self.present.for_each_dot(f);
         self.removed.for_each_dot(f);
@@ -47,8 +51,8 @@ impl<V: CausalCrdt> DotStore for Entry<V> {
         other_ctx: &CausalContext,
         scan: bool,
     ) -> bool {
-        // A remove's entry carries no nested value: visit all of ours.
-        let scan_value = scan || DotStore::is_empty(&other.value);
+        // A key remove's entry carries no nested value: visit all of ours.
+        let scan_value = scan || !other.value.has_entries();
         self.present.join_store(ctx, other.present, other_ctx, scan)
             | self.removed.join_store(ctx, other.removed, other_ctx, scan)
             | self
@@ -62,7 +66,7 @@ impl<V: CausalCrdt> DotStore for Entry<V> {
         other_ctx: &CausalContext,
         budget: &mut usize,
     ) -> Option<u64> {
-        let value = if DotStore::is_empty(&other.value) {
+        let value = if !other.value.has_entries() {
             self.value.count_dots_in(other_ctx)
         } else {
             self.value.count_along(&other.value, other_ctx, budget)?
