@@ -676,7 +676,7 @@ where
 pub(crate) fn sorted_entries<K: Ord + Hash + Eq, S: DotStore>(
     m: &DotMap<K, S>,
 ) -> alloc::vec::Vec<(&K, &S)> {
-    let mut v: Vec<(&K, &S)> = m.iter().collect();
+    let mut v: alloc::vec::Vec<(&K, &S)> = m.iter().collect();
     v.sort_unstable_by(|a, b| a.0.cmp(b.0));
     v
 }
