@@ -43,8 +43,10 @@ type Ranges = SmallVec<[(u64, u64); 1]>;
 /// ```
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct CausalContext {
-    /// Sorted by replica, strictly; every `Ranges` non-empty and in normal form.
-    entries: Vec<(ReplicaId, Ranges)>,
+    /// Sorted by replica, strictly; every `Ranges` non-empty and in normal
+    /// form. One replica is stored inline (a one-writer delta allocates
+    /// nothing).
+    entries: SmallVec<[(ReplicaId, Ranges); 1]>,
 }
 
 impl core::fmt::Debug for CausalContext {
@@ -133,7 +135,7 @@ impl CausalContext {
     /// The empty context (bottom).
     pub const fn new() -> Self {
         Self {
-            entries: Vec::new(),
+            entries: SmallVec::new_const(),
         }
     }
 
@@ -196,7 +198,8 @@ impl CausalContext {
         if dots.is_empty() {
             return self.clone();
         }
-        let mut entries = Vec::with_capacity(self.entries.len());
+        let mut entries: SmallVec<[(ReplicaId, Ranges); 1]> =
+            SmallVec::with_capacity(self.entries.len());
         let mut k = 0;
         for (r, ranges) in &self.entries {
             while k < dots.len() && dots[k].replica < *r {
@@ -307,7 +310,7 @@ impl CausalContext {
     pub fn from_ranges(
         ranges: impl IntoIterator<Item = (ReplicaId, u64, u64)>,
     ) -> Result<Self, InvariantViolation> {
-        let mut entries: Vec<(ReplicaId, Ranges)> = Vec::new();
+        let mut entries: SmallVec<[(ReplicaId, Ranges); 1]> = SmallVec::new();
         for (r, lo, hi) in ranges {
             match entries.last_mut() {
                 Some((last, rs)) if *last == r => rs.push((lo, hi)),
@@ -327,7 +330,7 @@ impl CausalContext {
 
 impl From<&VersionVector> for CausalContext {
     fn from(v: &VersionVector) -> Self {
-        let mut entries = Vec::with_capacity(v.len());
+        let mut entries = SmallVec::with_capacity(v.len());
         for (r, n) in v.iter() {
             let mut rs = Ranges::new();
             rs.push((1, n.min(u64::MAX - 1)));

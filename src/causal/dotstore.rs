@@ -8,7 +8,7 @@
 use core::fmt::Debug;
 use core::hash::Hash;
 
-use hashbrown::{HashMap, HashSet};
+use hashbrown::{DefaultHashBuilder, HashMap, HashSet};
 use smallvec::SmallVec;
 
 use crate::causal::{CausalContext, Dot};
@@ -229,6 +229,11 @@ impl DotStore for DotSet {
             self.dots.retain(|d| !other_ctx.contains(*d));
             return self.dots.len() != before;
         }
+        if self.dots.is_empty() {
+            self.dots = other.dots;
+            self.dots.retain(|d| !ctx.contains(*d));
+            return !self.dots.is_empty();
+        }
         let (a, b) = (&self.dots, &other.dots);
         let mut out: SmallVec<[Dot; 1]> = SmallVec::with_capacity(a.len().max(b.len()));
         let mut changed = false;
@@ -406,6 +411,11 @@ impl<V: Clone + PartialEq + Debug> DotStore for DotFun<V> {
             self.entries.retain(|e| !other_ctx.contains(e.0));
             return self.entries.len() != before;
         }
+        if self.entries.is_empty() {
+            self.entries = other.entries;
+            self.entries.retain(|e| !ctx.contains(e.0));
+            return !self.entries.is_empty();
+        }
         let a = core::mem::take(&mut self.entries);
         let mut out: SmallVec<[(Dot, V); 1]> = SmallVec::with_capacity(a.len().max(other.len()));
         let mut changed = false;
@@ -523,14 +533,17 @@ impl<K: Hash + Eq, S> DotMap<K, S> {
         self.map.get(key)
     }
 
-    /// The nested store of `key`, mutably.
-    pub(crate) fn get_mut(&mut self, key: &K) -> Option<&mut S> {
-        self.map.get_mut(key)
-    }
-
     /// Entries in arbitrary order (may include empty hints in deltas).
     pub(crate) fn raw_iter(&self) -> hashbrown::hash_map::Iter<'_, K, S> {
         self.map.iter()
+    }
+
+    /// The slot of `key`, for one-lookup updates.
+    pub(crate) fn entry(
+        &mut self,
+        key: K,
+    ) -> hashbrown::hash_map::Entry<'_, K, S, DefaultHashBuilder> {
+        self.map.entry(key)
     }
 
     /// Inserts or replaces an entry.
@@ -601,21 +614,28 @@ where
                 !v.is_empty()
             });
         }
+        // As `HashMap::extend` does: room for half the new keys up front.
+        let additional = if self.map.is_empty() {
+            other.map.len()
+        } else {
+            (other.map.len() + 1) / 2
+        };
+        self.map.reserve(additional);
         for (k, theirs) in other.map {
             // Under an empty hint (a removed key) the whole entry is visited,
             // as `count_along` assumed.
             let scan = scan || !theirs.has_entries();
-            match self.map.get_mut(&k) {
-                Some(v) => {
-                    changed |= v.join_store(ctx, theirs, other_ctx, scan);
-                    if v.is_empty() {
-                        self.map.remove(&k);
+            match self.map.entry(k) {
+                hashbrown::hash_map::Entry::Occupied(mut slot) => {
+                    changed |= slot.get_mut().join_store(ctx, theirs, other_ctx, scan);
+                    if slot.get().is_empty() {
+                        slot.remove();
                     }
                 }
-                None => {
+                hashbrown::hash_map::Entry::Vacant(slot) => {
                     let mut v = S::default();
                     if v.join_store(ctx, theirs, other_ctx, scan) && !v.is_empty() {
-                        self.map.insert(k, v);
+                        slot.insert(v);
                         changed = true;
                     }
                 }

@@ -1,6 +1,6 @@
 //! Version vectors: a contiguous history per replica.
 
-use alloc::vec::Vec;
+use smallvec::SmallVec;
 
 use crate::causal::{Dot, ReplicaId};
 use crate::error::InvariantViolation;
@@ -31,15 +31,16 @@ use crate::lattice::{Lattice, Validate};
 /// ```
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct VersionVector {
-    /// Sorted by replica, strictly; every value ≥ 1.
-    entries: Vec<(ReplicaId, u64)>,
+    /// Sorted by replica, strictly; every value ≥ 1. One entry is stored
+    /// inline (a one-writer delta allocates nothing).
+    entries: SmallVec<[(ReplicaId, u64); 1]>,
 }
 
 impl VersionVector {
     /// The empty vector (bottom).
     pub const fn new() -> Self {
         Self {
-            entries: Vec::new(),
+            entries: SmallVec::new_const(),
         }
     }
 
@@ -117,23 +118,29 @@ impl VersionVector {
     /// Builds from already sorted, strictly increasing, non-zero entries, or
     /// reports the first violation.
     #[cfg(feature = "serde")]
-    pub(crate) fn from_sorted(entries: Vec<(ReplicaId, u64)>) -> Result<Self, InvariantViolation> {
-        let v = Self { entries };
+    pub(crate) fn from_sorted(
+        entries: alloc::vec::Vec<(ReplicaId, u64)>,
+    ) -> Result<Self, InvariantViolation> {
+        let v = Self {
+            entries: SmallVec::from_vec(entries),
+        };
         v.check_invariants()?;
         Ok(v)
     }
 
     /// The entries above `other`'s: the smallest vector `d` with
-    /// `other ⊔ d == self ⊔ other`.
+    /// `other ⊔ d == self ⊔ other`. O(R₁ + R₂).
     pub fn entries_above(&self, other: &Self) -> Self {
-        Self {
-            entries: self
-                .entries
-                .iter()
-                .copied()
-                .filter(|&(r, n)| n > other.get(r))
-                .collect(),
+        let mut entries = SmallVec::new();
+        let mut theirs = other.entries.iter().peekable();
+        for &(r, n) in &self.entries {
+            while theirs.next_if(|e| e.0 < r).is_some() {}
+            let their = theirs.peek().filter(|e| e.0 == r).map_or(0, |e| e.1);
+            if n > their {
+                entries.push((r, n));
+            }
         }
+        Self { entries }
     }
 
     /// Sum of all entries, exactly.
@@ -176,7 +183,8 @@ impl Lattice for VersionVector {
             }
             return changed;
         }
-        let mut out = Vec::with_capacity(self.entries.len() + other.entries.len());
+        let mut out: SmallVec<[(ReplicaId, u64); 1]> =
+            SmallVec::with_capacity(self.entries.len() + other.entries.len());
         let mut changed = false;
         let (mut i, mut j) = (0, 0);
         let (a, b) = (&self.entries, &other.entries);
@@ -208,8 +216,13 @@ impl Lattice for VersionVector {
         changed
     }
 
+    /// O(R₁ + R₂).
     fn leq(&self, other: &Self) -> bool {
-        self.entries.iter().all(|&(r, n)| n <= other.get(r))
+        let mut theirs = other.entries.iter().peekable();
+        self.entries.iter().all(|&(r, n)| {
+            while theirs.next_if(|e| e.0 < r).is_some() {}
+            theirs.peek().is_some_and(|e| e.0 == r && n <= e.1)
+        })
     }
 }
 
@@ -237,13 +250,14 @@ mod serde_impl {
 
     impl Serialize for VersionVector {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            self.entries.serialize(s)
+            self.entries.as_slice().serialize(s)
         }
     }
 
     impl<'de> Deserialize<'de> for VersionVector {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let entries = Vec::<(ReplicaId, u64)>::deserialize(d)?;
+            // `Vec`'s visitor caps pre-allocation from an untrusted length.
+            let entries = alloc::vec::Vec::<(ReplicaId, u64)>::deserialize(d)?;
             VersionVector::from_sorted(entries).map_err(D::Error::custom)
         }
     }

@@ -177,6 +177,10 @@ where
     /// Like [`update`](Self::update), for fallible nested mutators (such as a
     /// counter increment that would overflow).
     ///
+    /// The map lends its context to the nested value while `f` runs; if `f`
+    /// panics, the map is left without its context and must not be used
+    /// again (rebuild it from a peer).
+    ///
     /// # Errors
     ///
     /// Returns `f`'s error; the map is then unchanged (nested mutators leave
@@ -187,10 +191,10 @@ where
         key: K,
         f: impl FnOnce(&mut V) -> Result<V, E>,
     ) -> Result<Self, E> {
-        let mut entry = self.store.remove(&key).unwrap_or_default();
+        let entry = self.store.entry(key.clone()).or_default();
         // A key absent here restarts from bottom: its hidden content (update-
         // wins) and remove markers (remove-wins) are superseded.
-        let reset = !entry.is_visible() && !DotStore::is_empty(&entry);
+        let reset = !entry.is_visible() && !DotStore::is_empty(entry);
         let hidden = if reset {
             Some((
                 core::mem::take(&mut entry.value),
@@ -199,6 +203,7 @@ where
         } else {
             None
         };
+        // Lend the map's context to the nested value for the mutation.
         let (store, _) = detach(core::mem::take(&mut entry.value));
         let mut value = V::from_parts(store, core::mem::take(&mut self.ctx));
         let result = f(&mut value);
@@ -214,8 +219,8 @@ where
                     }
                     None => entry.value = V::from_parts(store, CausalContext::new()),
                 }
-                if !DotStore::is_empty(&entry) {
-                    self.store.insert(key, entry);
+                if DotStore::is_empty(entry) {
+                    self.store.remove(&key);
                 }
                 return Err(e);
             }
@@ -237,7 +242,6 @@ where
         delta_ctx.insert(p);
         entry.present = DotSet::single(p);
         entry.value = V::from_parts(store, CausalContext::new());
-        self.store.insert(key.clone(), entry);
 
         let mut delta = Self::new();
         delta.store.insert(

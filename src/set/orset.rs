@@ -67,14 +67,16 @@ impl<E: Hash + Eq + Clone + Debug> OrSet<E> {
         let dot = self.ctx.next_dot(replica);
         self.ctx.insert(dot);
         let mut delta_ctx = CausalContext::new();
-        match self.store.get_mut(&element) {
-            Some(dots) => {
-                for d in dots.take() {
+        match self.store.entry(element.clone()) {
+            hashbrown::hash_map::Entry::Occupied(mut slot) => {
+                for d in slot.get_mut().take() {
                     delta_ctx.insert(d);
                 }
-                dots.insert(dot);
+                slot.get_mut().insert(dot);
             }
-            None => self.store.insert(element.clone(), DotSet::single(dot)),
+            hashbrown::hash_map::Entry::Vacant(slot) => {
+                slot.insert(DotSet::single(dot));
+            }
         }
         delta_ctx.insert(dot);
         let mut store = DotMap::new();
