@@ -56,6 +56,19 @@ pub enum InvariantViolation {
         /// The highest claimed event of the local replica.
         dot: Dot,
     },
+    /// A map whose remove policy has no remove markers
+    /// ([`ObservedReset`](crate::ObservedReset), [`UpdateWins`](crate::UpdateWins))
+    /// holds one: the bytes come from a map with another policy.
+    UnexpectedRemoveMarker {
+        /// The marker's dot.
+        dot: Dot,
+    },
+    /// An LWW register has seen a write later than its winning write (or
+    /// has seen writes but holds none).
+    SeenBeyondWinner {
+        /// The replica of the later write.
+        replica: ReplicaId,
+    },
     /// W2: two different values carry the same LWW stamp `(timestamp, replica)`.
     ConflictingWrite {
         /// The timestamp of both writes.
@@ -94,6 +107,13 @@ impl fmt::Display for InvariantViolation {
             Self::UnknownLocalEvent { dot } => write!(
                 f,
                 "peer claims local event {dot}, which this replica never generated"
+            ),
+            Self::UnexpectedRemoveMarker { dot } => {
+                write!(f, "remove marker {dot} in a map whose policy has none")
+            }
+            Self::SeenBeyondWinner { replica } => write!(
+                f,
+                "register has seen a write of replica {replica} later than its value"
             ),
             Self::ConflictingWrite { timestamp, replica } => write!(
                 f,

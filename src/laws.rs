@@ -321,13 +321,10 @@ impl Replay for LwwRegister<u8> {
             RegisterOp::Clear => Self::default(),
         }
     }
-    /// Bottom when the peer has seen everything; otherwise the winner only
-    /// if the peer has not seen it (the `seen` vector travels whole).
+    /// Bottom when the peer has seen everything; otherwise something in
+    /// the `seen` vector is news to the peer.
     fn delta_is_minimal(delta: &Self, peer: &Self) -> bool {
-        (!delta.seen().leq(peer.seen()) || delta.is_bottom())
-            && delta
-                .stamp()
-                .map_or(true, |s| peer.seen().get(s.replica) < s.timestamp)
+        delta.is_bottom() || !delta.seen().leq(peer.seen())
     }
 }
 

@@ -1358,3 +1358,135 @@ fn b22_encodings_of_one_type_decoded_as_another_are_errors_or_valid() {
     assert!(serde_json::from_str::<GCounter>(&json).is_err());
     assert!(serde_json::from_str::<LwwRegister<String>>(&json).is_err());
 }
+
+// ===========================================================================
+// Regressions from the independent review (each names the bug it pins)
+// ===========================================================================
+
+/// A closure that replaces the nested value would lose the map's lent
+/// context and reuse dots; `update` refuses with a panic instead of
+/// corrupting the map silently.
+#[test]
+fn ormap_update_panics_when_the_closure_replaces_the_nested_value() {
+    let mut m: OrMap<&str, OrSet<u8>> = OrMap::new();
+    m.update(A, "x", |s| s.insert(A, 1));
+    m.update(A, "y", |s| s.insert(A, 2));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        m.update(A, "y", |s| {
+            *s = OrSet::new();
+            s.insert(A, 3)
+        })
+    }));
+    assert!(
+        result.is_err(),
+        "replacing the nested value must not pass silently"
+    );
+}
+
+/// `try_update` is transactional: a closure that mutates and then fails
+/// leaves the map exactly as it was (before: the local set kept the
+/// mutation while no delta carried it, a lasting divergence).
+#[test]
+fn ormap_try_update_rolls_back_mutations_made_before_an_error() {
+    let mut m: OrMap<&str, OrSet<u8>> = OrMap::new();
+    m.update(A, "k", |s| s.insert(A, 1));
+    let before = m.clone();
+    let r: Result<_, &str> = m.try_update(A, "k", |s| {
+        s.insert(A, 9);
+        Err("later step failed")
+    });
+    assert_eq!(r.err(), Some("later step failed"));
+    assert_eq!(m, before);
+    // Also for a key that did not exist.
+    let r: Result<_, &str> = m.try_update(A, "new", |s| {
+        s.insert(A, 5);
+        Err("no")
+    });
+    assert!(r.is_err());
+    assert_eq!(m, before);
+    m.check_invariants().unwrap();
+}
+
+/// B22 for policies: bytes of a remove-wins map (with a remove marker) are
+/// rejected as an observed-reset or update-wins map.
+#[test]
+fn a_remove_wins_map_does_not_decode_as_another_policy() {
+    let mut m: OrMap<String, OrSet<u8>, RemoveWins> = OrMap::new();
+    m.update(A, "k".to_string(), |s| s.insert(A, 1));
+    m.remove(A, &"k".to_string());
+    let json = serde_json::to_string(&m).unwrap();
+    assert!(serde_json::from_str::<OrMap<String, OrSet<u8>, RemoveWins>>(&json).is_ok());
+    let err = serde_json::from_str::<OrMap<String, OrSet<u8>>>(&json).unwrap_err();
+    assert!(err.to_string().contains("remove marker"), "{err}");
+    let err = serde_json::from_str::<OrMap<String, OrSet<u8>, UpdateWins>>(&json).unwrap_err();
+    assert!(err.to_string().contains("remove marker"), "{err}");
+}
+
+/// `Embedded<L>` validates its inner states, including claims on the local
+/// replica (before: a forged `GCounter` entry for us inside an `Embedded`
+/// was accepted and every later local increment overflowed).
+#[test]
+fn embedded_values_are_validated_like_top_level_ones() {
+    let mut forged = GCounter::new();
+    forged.increment(A, u64::MAX).unwrap();
+    let mut theirs: Embedded<GCounter> = Embedded::new();
+    theirs.update(B, |g| {
+        let mut d = g.clone();
+        d.join(forged.clone());
+        *g = d.clone();
+        d
+    });
+    let bytes = postcard::to_allocvec(&theirs).unwrap();
+    let theirs: Embedded<GCounter> = postcard::from_bytes(&bytes).unwrap();
+    let mut mine: Embedded<GCounter> = Embedded::new();
+    mine.update(A, |g| g.increment(A, 1).unwrap());
+    let before = mine.clone();
+    assert_eq!(
+        mine.validated_join_as(A, theirs.clone()),
+        Err(InvariantViolation::UnknownLocalEvent {
+            dot: dot(A, u64::MAX)
+        })
+    );
+    assert_eq!(mine, before);
+    // An inner state that breaks its own invariants is rejected too.
+    let json = r#"[[[{"replica":2,"counter":1},[[1,0]]]],[[2,[[1,1]]]]]"#;
+    let err = serde_json::from_str::<Embedded<GCounter>>(json).unwrap_err();
+    assert!(err.to_string().contains("zero"), "{err}");
+}
+
+/// An LWW state whose `seen` vector runs ahead of its winning write would
+/// make honest peers withhold later writes from it forever (`delta_since`
+/// trusts `seen`); it is rejected (`SeenBeyondWinner`).
+#[test]
+fn lww_seen_beyond_the_winner_is_rejected() {
+    let json = r#"{"current":[{"timestamp":5,"replica":2},1],"seen":[[2,5],[3,1000]]}"#;
+    let err = serde_json::from_str::<LwwRegister<u8>>(json).unwrap_err();
+    assert!(err.to_string().contains("later than its value"), "{err}");
+    let json = r#"{"current":null,"seen":[[3,1000]]}"#;
+    assert!(serde_json::from_str::<LwwRegister<u8>>(json).is_err());
+}
+
+/// Removing a big element set, or clearing it, builds the removal context
+/// from sorted dots: linear, not quadratic in hash order (C6).
+#[test]
+fn clearing_a_large_set_builds_its_context_in_one_pass() {
+    let mut s = OrSet::new();
+    for e in 0..50_000u32 {
+        s.insert(A, e);
+    }
+    let d = s.clear();
+    assert_eq!(d.context().ranges().count(), 1);
+    assert!(s.is_empty());
+}
+
+/// Joining contexts whose replica sets interleave is a merge walk, so
+/// 10^5 distinct replicas (B20) join in linear time.
+#[test]
+fn b20_contexts_with_many_interleaved_replicas_join_linearly() {
+    let even = CausalContext::from_dots((0..100_000u64).map(|r| dot(ReplicaId::new(2 * r), 1)));
+    let odd = CausalContext::from_dots((0..100_000u64).map(|r| dot(ReplicaId::new(2 * r + 1), 1)));
+    let mut j = even.clone();
+    assert!(j.join(odd));
+    assert_eq!(j.vector().len(), 200_000);
+    j.check_invariants().unwrap();
+}

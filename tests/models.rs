@@ -268,3 +268,61 @@ fn d8_delta_sizes_do_not_grow_with_the_state() {
     let rd = s.remove(&123_456);
     assert!(postcard::to_allocvec(&rd).unwrap().len() <= 32);
 }
+
+fn dot_sets() -> impl Strategy<Value = BTreeSet<(u64, u64)>> {
+    proptest::collection::btree_set((0u64..4, 1u64..24), 0..40)
+}
+
+fn context_of(dots: &BTreeSet<(u64, u64)>) -> converge::CausalContext {
+    converge::CausalContext::from_dots(
+        dots.iter()
+            .map(|&(r, c)| converge::Dot::new(ReplicaId::new(r), c)),
+    )
+}
+
+fn dots_of(cx: &converge::CausalContext) -> BTreeSet<(u64, u64)> {
+    cx.ranges()
+        .flat_map(|(r, lo, hi)| (lo..=hi).map(move |c| (r.get(), c)))
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// The causal context equals a plain set of dots under insert, join,
+    /// `leq` and `contains`; it stays in normal form (I3, I4): ranges sorted,
+    /// disjoint and non-adjacent, so equal sets are equal contexts; and the
+    /// vector is exactly the contiguous prefix, which never fills a gap.
+    #[test]
+    fn i3_i4_causal_context_is_a_set_of_dots_in_normal_form(a in dot_sets(), b in dot_sets()) {
+        let (x, y) = (context_of(&a), context_of(&b));
+        prop_assert_eq!(dots_of(&x), a.clone());
+        x.check_invariants().unwrap();
+        let mut j = x.clone();
+        let changed = j.join(y.clone());
+        let union: BTreeSet<_> = a.union(&b).copied().collect();
+        prop_assert_eq!(dots_of(&j), union.clone());
+        prop_assert_eq!(changed, union != a);
+        prop_assert_eq!(&j, &context_of(&union), "normal form: equal sets, equal contexts");
+        j.check_invariants().unwrap();
+        prop_assert_eq!(x.leq(&y), a.is_subset(&b));
+        for r in 0..4u64 {
+            let prefix = (1..).take_while(|c| a.contains(&(r, *c))).count() as u64;
+            prop_assert_eq!(x.vector().get(ReplicaId::new(r)), prefix);
+            for c in 0..26 {
+                prop_assert_eq!(
+                    x.contains(converge::Dot::new(ReplicaId::new(r), c)),
+                    a.contains(&(r, c))
+                );
+            }
+        }
+        let cloud: BTreeSet<(u64, u64)> = x.cloud().map(|d| (d.replica.get(), d.counter)).collect();
+        let vector = x.vector();
+        let expected: BTreeSet<_> = a
+            .iter()
+            .filter(|&&(r, c)| c > vector.get(ReplicaId::new(r)))
+            .copied()
+            .collect();
+        prop_assert_eq!(cloud, expected);
+    }
+}

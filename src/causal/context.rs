@@ -1,6 +1,7 @@
 //! Causal contexts: a version vector plus a cloud of out-of-order dots.
 
 use alloc::vec::Vec;
+use core::cmp::Ordering;
 use smallvec::SmallVec;
 
 use crate::causal::{Dot, ReplicaId, VersionVector};
@@ -278,6 +279,12 @@ impl CausalContext {
             .flat_map(|(r, ranges)| ranges.iter().map(move |&(lo, hi)| (*r, lo, hi)))
     }
 
+    /// Number of dots in the context (saturating).
+    pub fn dot_count(&self) -> u64 {
+        self.ranges()
+            .fold(0u64, |n, (_, lo, hi)| n.saturating_add(hi - lo + 1))
+    }
+
     /// Whether the context is empty.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
@@ -297,8 +304,11 @@ impl CausalContext {
         n
     }
 
-    /// Builds a context from a list of dots.
+    /// Builds a context from a list of dots, in any order: O(n log n).
     pub fn from_dots(dots: impl IntoIterator<Item = Dot>) -> Self {
+        let mut dots: SmallVec<[Dot; 4]> = dots.into_iter().collect();
+        // In order, every insert extends the last range or appends one.
+        dots.sort_unstable();
         let mut cx = Self::new();
         for d in dots {
             cx.insert(d);
@@ -349,6 +359,13 @@ impl Lattice for CausalContext {
             self.entries = other.entries;
             return true;
         }
+        if other
+            .entries
+            .iter()
+            .any(|(r, _)| find(&self.entries, *r).is_err())
+        {
+            return self.join_merging(other);
+        }
         let mut changed = false;
         for (r, theirs) in other.entries {
             match find(&self.entries, r) {
@@ -387,6 +404,47 @@ impl Lattice for CausalContext {
                 Ok(j) => subset(ranges, &other.entries[j].1),
                 Err(_) => false,
             })
+    }
+}
+
+impl CausalContext {
+    /// Join when `other` has replicas `self` lacks: one merge walk over both
+    /// sorted lists, O(R₁ + R₂) plus range unions (inserting them one by one
+    /// would be O(R²) on interleaved replica sets).
+    fn join_merging(&mut self, other: Self) -> bool {
+        let mine = core::mem::take(&mut self.entries);
+        let mut out: SmallVec<[(ReplicaId, Ranges); 1]> =
+            SmallVec::with_capacity(mine.len() + other.entries.len());
+        let mut a = mine.into_iter().peekable();
+        let mut b = other.entries.into_iter().peekable();
+        let mut changed = false;
+        loop {
+            let order = match (a.peek(), b.peek()) {
+                (None, None) => break,
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (Some(x), Some(y)) => x.0.cmp(&y.0),
+            };
+            match order {
+                Ordering::Less => out.extend(a.next()),
+                Ordering::Greater => {
+                    changed = true;
+                    out.extend(b.next());
+                }
+                Ordering::Equal => {
+                    if let (Some((r, xs)), Some((_, ys))) = (a.next(), b.next()) {
+                        if subset(&ys, &xs) {
+                            out.push((r, xs));
+                        } else {
+                            changed = true;
+                            out.push((r, union(&xs, &ys)));
+                        }
+                    }
+                }
+            }
+        }
+        self.entries = out;
+        changed
     }
 }
 

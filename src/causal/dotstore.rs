@@ -618,7 +618,7 @@ where
         let additional = if self.map.is_empty() {
             other.map.len()
         } else {
-            (other.map.len() + 1) / 2
+            other.map.len().div_ceil(2)
         };
         self.map.reserve(additional);
         for (k, theirs) in other.map {

@@ -49,6 +49,24 @@ pub trait CausalCrdt: Clone + Default + PartialEq + core::fmt::Debug {
 
     /// Splits a state into its halves.
     fn into_parts(self) -> (Self::Store, CausalContext);
+
+    /// Type-specific invariants beyond I1–I4 (for example, a map's remove
+    /// policy, or the inner state of an [`Embedded`](crate::Embedded)),
+    /// checked by [`Validate::check_invariants`] at every nesting level.
+    fn check_type_invariants(&self) -> Result<(), InvariantViolation> {
+        Ok(())
+    }
+
+    /// Type-specific part of [`Validate::check_local_claims`], beyond the
+    /// context check every causal type gets.
+    fn check_type_local_claims(
+        &self,
+        local: ReplicaId,
+        other: &Self,
+    ) -> Result<(), InvariantViolation> {
+        let _ = (local, other);
+        Ok(())
+    }
 }
 
 impl<T: CausalCrdt> Lattice for T {
@@ -74,6 +92,7 @@ impl<T: CausalCrdt> Lattice for T {
 impl<T: CausalCrdt> Validate for T {
     fn check_invariants(&self) -> Result<(), InvariantViolation> {
         self.context().check_invariants()?;
+        self.check_type_invariants()?;
         let mut seen = HashSet::new();
         self.store().check_store(self.context(), &mut seen)
     }
@@ -85,17 +104,24 @@ impl<T: CausalCrdt> Validate for T {
                 dot: Dot::new(local, claimed),
             });
         }
-        Ok(())
+        self.check_type_local_claims(local, other)
     }
 
     /// Rejects a dot that names different content in `self` and `other`
     /// (I2 across states). Finds the offending dot by bisection, so the cost is
     /// O(n log n) even when the check fails.
     fn check_compatible(&self, other: &Self) -> Result<(), InvariantViolation> {
+        // Only dots of `other`'s store that `self` has seen can be in both
+        // stores: a delta of new events costs O(|other|).
         let mut theirs = HashSet::new();
         other.store().for_each_dot(&mut |d| {
-            theirs.insert(d);
+            if self.context().contains(d) {
+                theirs.insert(d);
+            }
         });
+        if theirs.is_empty() {
+            return Ok(());
+        }
         let mut common: Vec<Dot> = Vec::new();
         self.store().for_each_dot(&mut |d| {
             if theirs.contains(&d) {
@@ -200,6 +226,7 @@ impl<T: CausalCrdt> DotStore for T {
         if !self.context().is_empty() {
             return Err(InvariantViolation::NestedContext);
         }
+        self.check_type_invariants()?;
         self.store().check_store(ctx, seen)
     }
 }
@@ -207,6 +234,9 @@ impl<T: CausalCrdt> DotStore for T {
 /// Implements [`CausalCrdt`] for a struct with fields `store` and `ctx`.
 macro_rules! causal_crdt {
     ($ty:ident < $($g:ident),* > where [$($bounds:tt)*], $store:ty) => {
+        $crate::causal::causal_crdt!($ty<$($g),*> where [$($bounds)*], $store, {});
+    };
+    ($ty:ident < $($g:ident),* > where [$($bounds:tt)*], $store:ty, { $($extra:tt)* }) => {
         impl<$($g),*> PartialEq for $ty<$($g),*> where $($bounds)* {
             fn eq(&self, other: &Self) -> bool {
                 self.store == other.store && self.ctx == other.ctx
@@ -230,6 +260,7 @@ macro_rules! causal_crdt {
             fn into_parts(self) -> (Self::Store, $crate::causal::CausalContext) {
                 (self.store, self.ctx)
             }
+            $($extra)*
         }
 
         #[cfg(feature = "serde")]

@@ -2,7 +2,7 @@ use core::convert::Infallible;
 use core::fmt::Debug;
 
 use crate::causal::{causal_crdt, CausalContext, DotFun, DotStore, ReplicaId};
-use crate::lattice::Lattice;
+use crate::lattice::Validate;
 
 /// A non-causal lattice ([`LwwRegister`](crate::LwwRegister),
 /// [`GCounter`](crate::GCounter), your own) made causal, so that it can live
@@ -57,9 +57,30 @@ impl<L> Default for Embedded<L> {
     }
 }
 
-causal_crdt!(Embedded<L> where [L: Lattice + Debug,], DotFun<L>);
+causal_crdt!(Embedded<L> where [L: Validate + Debug,], DotFun<L>, {
+    /// Every sibling is a valid inner state.
+    fn check_type_invariants(&self) -> Result<(), crate::InvariantViolation> {
+        for (_, v) in self.store.iter() {
+            v.check_invariants()?;
+        }
+        Ok(())
+    }
 
-impl<L: Lattice + Debug> Embedded<L> {
+    /// No sibling from a peer claims events of `local` beyond ours.
+    fn check_type_local_claims(
+        &self,
+        local: ReplicaId,
+        other: &Self,
+    ) -> Result<(), crate::InvariantViolation> {
+        let mine = self.value();
+        for (_, v) in other.store.iter() {
+            mine.check_local_claims(local, v)?;
+        }
+        Ok(())
+    }
+});
+
+impl<L: Validate + Debug> Embedded<L> {
     /// An empty value (the inner lattice's bottom).
     pub fn new() -> Self {
         Self::default()

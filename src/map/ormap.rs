@@ -106,6 +106,19 @@ where
     fn into_parts(self) -> (Self::Store, CausalContext) {
         (self.store, self.ctx)
     }
+
+    /// Only [`RemoveWins`](crate::RemoveWins) maps hold remove markers, so
+    /// bytes of a map with another policy are rejected.
+    fn check_type_invariants(&self) -> Result<(), crate::InvariantViolation> {
+        if P::KIND != RemoveKind::RemoveWins {
+            for (_, entry) in self.store.raw_iter() {
+                if let Some(dot) = entry.removed.iter().next() {
+                    return Err(crate::InvariantViolation::UnexpectedRemoveMarker { dot });
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(feature = "serde")]
@@ -167,8 +180,16 @@ where
     /// likes.update(a, 7, |c| c.increment(a, 1).unwrap());
     /// assert_eq!(likes.get(&7).unwrap().value(), 1);
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `f` replaces the nested value instead of mutating it (for example
+    /// `*v = OrSet::new()`): the lent context would be lost and dots reused,
+    /// so the map refuses to continue. `f` must also return only the
+    /// mutators' deltas — returning the value itself carries the whole
+    /// context and would remove other keys at peers.
     pub fn update(&mut self, replica: ReplicaId, key: K, f: impl FnOnce(&mut V) -> V) -> Self {
-        match self.try_update(replica, key, |v| Ok::<V, Infallible>(f(v))) {
+        match self.apply(replica, key, false, |v| Ok::<V, Infallible>(f(v))) {
             Ok(delta) => delta,
             Err(never) => match never {},
         }
@@ -181,16 +202,35 @@ where
     /// panics, the map is left without its context and must not be used
     /// again (rebuild it from a peer).
     ///
+    /// `try_update` is transactional: it snapshots the nested value and the
+    /// context first (O(size of the value)), so an `Err` after some nested
+    /// mutations succeeded still leaves the map exactly as it was.
+    ///
     /// # Errors
     ///
-    /// Returns `f`'s error; the map is then unchanged (nested mutators leave
-    /// their value unchanged when they fail).
+    /// Returns `f`'s error; the map is then unchanged.
+    ///
+    /// # Panics
+    ///
+    /// As [`update`](Self::update).
     pub fn try_update<E>(
         &mut self,
         replica: ReplicaId,
         key: K,
         f: impl FnOnce(&mut V) -> Result<V, E>,
     ) -> Result<Self, E> {
+        self.apply(replica, key, true, f)
+    }
+
+    fn apply<E>(
+        &mut self,
+        replica: ReplicaId,
+        key: K,
+        snapshot: bool,
+        f: impl FnOnce(&mut V) -> Result<V, E>,
+    ) -> Result<Self, E> {
+        let before = snapshot.then(|| (self.store.get(&key).cloned(), self.ctx.clone()));
+        let (dots_before, max_before) = (self.ctx.dot_count(), self.ctx.max_counter(replica));
         let entry = self.store.entry(key.clone()).or_default();
         // A key absent here restarts from bottom: its hidden content (update-
         // wins) and remove markers (remove-wins) are superseded.
@@ -208,6 +248,11 @@ where
         let mut value = V::from_parts(store, core::mem::take(&mut self.ctx));
         let result = f(&mut value);
         let (store, ctx) = detach(value);
+        assert!(
+            ctx.dot_count() >= dots_before && ctx.max_counter(replica) >= max_before,
+            "OrMap::update: the closure replaced the nested value and lost the map's context; \
+             mutate it and return the mutators' deltas instead"
+        );
         self.ctx = ctx;
         let nested_delta = match result {
             Ok(d) => d,
@@ -219,7 +264,14 @@ where
                     }
                     None => entry.value = V::from_parts(store, CausalContext::new()),
                 }
-                if DotStore::is_empty(entry) {
+                if let Some((old_entry, old_ctx)) = before {
+                    match old_entry {
+                        Some(e) => *entry = e,
+                        None => *entry = Entry::default(),
+                    }
+                    self.ctx = old_ctx;
+                }
+                if DotStore::is_empty(&*entry) {
                     self.store.remove(&key);
                 }
                 return Err(e);

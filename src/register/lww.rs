@@ -240,11 +240,19 @@ impl<T: Clone + Ord> Lattice for LwwRegister<T> {
 impl<T: Clone + Ord> Validate for LwwRegister<T> {
     fn check_invariants(&self) -> Result<(), InvariantViolation> {
         self.seen.check_invariants()?;
+        // The winner is the latest write seen: recorded in `seen`, and no
+        // write seen is later (otherwise `delta_since` would withhold it).
+        let latest = self.current.as_ref().map_or(0, |(s, _)| s.timestamp);
         if let Some((stamp, _)) = &self.current {
             if self.seen.get(stamp.replica) < stamp.timestamp {
                 return Err(InvariantViolation::UnseenWinner {
                     replica: stamp.replica,
                 });
+            }
+        }
+        for (replica, t) in self.seen.iter() {
+            if t > latest || (self.current.is_none() && t > 0) {
+                return Err(InvariantViolation::SeenBeyondWinner { replica });
             }
         }
         Ok(())
@@ -283,22 +291,14 @@ impl<T: Clone + Ord> DeltaSince for LwwRegister<T> {
     }
 
     /// Bottom if the peer has seen everything this state has; otherwise the
-    /// winning write (if the peer has not seen it) and the whole `seen`
-    /// vector, which the peer needs to tell a knowing overwrite of its value
-    /// from a concurrent one (see [`lost_writes`](Self::lost_writes)).
+    /// whole state: the winning write and the `seen` vector, which the peer
+    /// needs to tell a knowing overwrite of its value from a concurrent one
+    /// (see [`lost_writes`](Self::lost_writes)). A `seen` vector never travels
+    /// without the write that bounds it (`SeenBeyondWinner`).
     fn delta_since(&self, summary: &VersionVector) -> Self {
         if self.seen.leq(summary) {
             return Self::default();
         }
-        let current = self
-            .current
-            .as_ref()
-            .filter(|(s, _)| summary.get(s.replica) < s.timestamp)
-            .cloned();
-        Self {
-            current,
-            seen: self.seen.clone(),
-            lost: 0,
-        }
+        self.clone()
     }
 }
