@@ -59,8 +59,15 @@ impl<T: Clone + PartialEq + core::fmt::Debug> MvRegister<T> {
 
     /// Writes `value`, superseding every sibling observed here; returns the delta.
     pub fn write(&mut self, replica: ReplicaId, value: T) -> Self {
-        let observed = self.read_context();
-        self.resolve(replica, value, &observed)
+        let dot = self.ctx.next_dot(replica);
+        let mut delta_ctx = CausalContext::from_dots(self.store.take_dots());
+        delta_ctx.insert(dot);
+        self.store.insert(dot, value.clone());
+        self.ctx.insert(dot);
+        Self {
+            store: DotFun::single(dot, value),
+            ctx: delta_ctx,
+        }
     }
 
     /// Writes `value`, superseding exactly the siblings whose dots are in
