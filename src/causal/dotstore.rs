@@ -487,12 +487,18 @@ impl<V: Clone + PartialEq + Debug> DotStore for DotFun<V> {
 /// need not scan the whole map. Hints are dropped when serialising.
 #[derive(Clone)]
 pub struct DotMap<K, S> {
+    /// A map of one entry lives here, without a hash table: every mutator's
+    /// delta is such a map, so building one allocates nothing.
+    /// Invariant: `one.is_some()` implies `map.is_empty()`.
+    one: Option<(K, S)>,
+    /// Every entry when there are two or more (or after `entry`/`reserve`).
     map: HashMap<K, S>,
 }
 
 impl<K, S> Default for DotMap<K, S> {
     fn default() -> Self {
         Self {
+            one: None,
             map: HashMap::default(),
         }
     }
@@ -500,42 +506,62 @@ impl<K, S> Default for DotMap<K, S> {
 
 impl<K: Debug, S: Debug> Debug for DotMap<K, S> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_map().entries(self.map.iter()).finish()
+        f.debug_map().entries(self.raw_iter()).finish()
     }
 }
 
 impl<K: Hash + Eq, S: DotStore> PartialEq for DotMap<K, S> {
     fn eq(&self, other: &Self) -> bool {
-        let live = |m: &HashMap<K, S>| m.values().filter(|v| !v.is_empty()).count();
-        let mine = live(&self.map);
-        if mine != live(&other.map) {
-            return false;
-        }
-        self.map
-            .iter()
-            .filter(|(_, v)| !v.is_empty())
-            .all(|(k, v)| other.map.get(k) == Some(v))
+        self.len() == other.len() && self.iter().all(|(k, v)| other.get(k) == Some(v))
     }
 }
 
 impl<K: Hash + Eq, S: DotStore + Eq> Eq for DotMap<K, S> {}
 
+impl<K, S> DotMap<K, S> {
+    /// Entries in arbitrary order (may include empty hints in deltas).
+    pub(crate) fn raw_iter(&self) -> impl Iterator<Item = (&K, &S)> + '_ {
+        self.one
+            .iter()
+            .map(|(k, v)| (k, v))
+            .chain(self.map.iter())
+    }
+
+    fn raw_values(&self) -> impl Iterator<Item = &S> + '_ {
+        self.raw_iter().map(|(_, v)| v)
+    }
+
+    fn raw_is_empty(&self) -> bool {
+        self.one.is_none() && self.map.is_empty()
+    }
+
+    fn into_raw_entries(self) -> impl Iterator<Item = (K, S)> {
+        self.one.into_iter().chain(self.map)
+    }
+}
+
 impl<K: Hash + Eq, S> DotMap<K, S> {
     /// The empty map.
     pub fn new() -> Self {
         Self {
+            one: None,
             map: HashMap::default(),
         }
     }
 
     /// The nested store of `key`.
     pub fn get(&self, key: &K) -> Option<&S> {
-        self.map.get(key)
+        match &self.one {
+            Some((k, v)) => (k == key).then_some(v),
+            None => self.map.get(key),
+        }
     }
 
-    /// Entries in arbitrary order (may include empty hints in deltas).
-    pub(crate) fn raw_iter(&self) -> hashbrown::hash_map::Iter<'_, K, S> {
-        self.map.iter()
+    /// Moves the inline entry into the hash table.
+    fn promote(&mut self) {
+        if let Some((k, v)) = self.one.take() {
+            self.map.insert(k, v);
+        }
     }
 
     /// The slot of `key`, for one-lookup updates.
@@ -543,21 +569,40 @@ impl<K: Hash + Eq, S> DotMap<K, S> {
         &mut self,
         key: K,
     ) -> hashbrown::hash_map::Entry<'_, K, S, DefaultHashBuilder> {
+        self.promote();
         self.map.entry(key)
     }
 
     /// Inserts or replaces an entry.
     pub(crate) fn insert(&mut self, key: K, value: S) {
+        if self.map.is_empty() {
+            match &mut self.one {
+                None => {
+                    self.one = Some((key, value));
+                    return;
+                }
+                Some((k, v)) if *k == key => {
+                    *v = value;
+                    return;
+                }
+                Some(_) => self.promote(),
+            }
+        }
         self.map.insert(key, value);
     }
 
     /// Removes an entry.
     pub(crate) fn remove(&mut self, key: &K) -> Option<S> {
-        self.map.remove(key)
+        match &self.one {
+            Some((k, _)) if k == key => self.one.take().map(|(_, v)| v),
+            Some(_) => None,
+            None => self.map.remove(key),
+        }
     }
 
     /// Reserves room for `n` more entries.
     pub(crate) fn reserve(&mut self, n: usize) {
+        self.promote();
         self.map.reserve(n);
     }
 }
@@ -565,17 +610,17 @@ impl<K: Hash + Eq, S> DotMap<K, S> {
 impl<K: Hash + Eq, S: DotStore> DotMap<K, S> {
     /// The non-empty entries, in arbitrary order.
     pub fn iter(&self) -> impl Iterator<Item = (&K, &S)> + '_ {
-        self.map.iter().filter(|(_, v)| !v.is_empty())
+        self.raw_iter().filter(|(_, v)| !v.is_empty())
     }
 
     /// Number of non-empty entries.
     pub fn len(&self) -> usize {
-        self.map.values().filter(|v| !v.is_empty()).count()
+        self.raw_values().filter(|v| !v.is_empty()).count()
     }
 
     /// Whether every entry is empty.
     pub fn is_empty(&self) -> bool {
-        self.map.values().all(DotStore::is_empty)
+        self.raw_values().all(DotStore::is_empty)
     }
 }
 
@@ -585,17 +630,17 @@ where
     S: DotStore,
 {
     fn is_empty(&self) -> bool {
-        self.map.values().all(DotStore::is_empty)
+        self.raw_values().all(DotStore::is_empty)
     }
 
     fn for_each_dot(&self, f: &mut dyn FnMut(Dot)) {
-        for v in self.map.values() {
+        for v in self.raw_values() {
             v.for_each_dot(f);
         }
     }
 
     fn has_entries(&self) -> bool {
-        !self.map.is_empty()
+        !self.raw_is_empty()
     }
 
     fn join_store(
@@ -606,22 +651,36 @@ where
         scan: bool,
     ) -> bool {
         let mut changed = false;
-        if scan && !self.map.is_empty() {
+        if scan && !self.raw_is_empty() {
             // Every entry of `self`, joined with `other`'s entry or bottom.
+            self.promote();
             self.map.retain(|k, v| {
-                let theirs = other.map.remove(k).unwrap_or_default();
+                let theirs = other.remove(k).unwrap_or_default();
                 changed |= v.join_store(ctx, theirs, other_ctx, true);
                 !v.is_empty()
             });
         }
+        // Into an empty map, a one-entry `other` stays inline.
+        if self.raw_is_empty() && other.map.is_empty() {
+            if let Some((k, theirs)) = other.one {
+                let scan = scan || !theirs.has_entries();
+                let mut v = S::default();
+                if v.join_store(ctx, theirs, other_ctx, scan) && !v.is_empty() {
+                    self.one = Some((k, v));
+                    changed = true;
+                }
+            }
+            return changed;
+        }
         // As `HashMap::extend` does: room for half the new keys up front.
-        let additional = if self.map.is_empty() {
-            other.map.len()
+        let n = usize::from(other.one.is_some()) + other.map.len();
+        let additional = if self.raw_is_empty() {
+            n
         } else {
-            other.map.len().div_ceil(2)
+            n.div_ceil(2)
         };
-        self.map.reserve(additional);
-        for (k, theirs) in other.map {
+        self.reserve(additional);
+        for (k, theirs) in other.into_raw_entries() {
             // Under an empty hint (a removed key) the whole entry is visited,
             // as `count_along` assumed.
             let scan = scan || !theirs.has_entries();
@@ -653,9 +712,9 @@ where
         budget: &mut usize,
     ) -> Option<u64> {
         let mut n = 0u64;
-        for (k, theirs) in &other.map {
+        for (k, theirs) in other.raw_iter() {
             *budget = budget.checked_sub(1)?;
-            if let Some(mine) = self.map.get(k) {
+            if let Some(mine) = self.get(k) {
                 n += if !theirs.has_entries() {
                     mine.count_dots_in(other_ctx)
                 } else {
@@ -667,14 +726,14 @@ where
     }
 
     fn filter_dots(&self, keep: &dyn Fn(Dot) -> bool) -> Self {
-        let mut map = HashMap::default();
-        for (k, v) in &self.map {
+        let mut out = Self::new();
+        for (k, v) in self.raw_iter() {
             let f = v.filter_dots(keep);
             if !f.is_empty() {
-                map.insert(k.clone(), f);
+                out.insert(k.clone(), f);
             }
         }
-        Self { map }
+        out
     }
 
     fn check_store(
@@ -684,7 +743,7 @@ where
     ) -> Result<(), InvariantViolation> {
         // Empty entries are key hints (see the type docs): harmless, and never
         // serialised; the deserialiser rejects them in input.
-        for v in self.map.values() {
+        for v in self.raw_values() {
             v.check_store(ctx, seen)?;
         }
         Ok(())
@@ -759,14 +818,17 @@ mod serde_impl {
                     return Err(D::Error::custom(InvariantViolation::Unsorted));
                 }
             }
-            let mut map = HashMap::with_capacity(entries.len());
+            let mut map = DotMap::new();
+            if entries.len() > 1 {
+                map.reserve(entries.len());
+            }
             for (k, v) in entries {
                 if v.is_empty() {
                     return Err(D::Error::custom(InvariantViolation::EmptyEntry));
                 }
                 map.insert(k, v);
             }
-            Ok(DotMap { map })
+            Ok(map)
         }
     }
 }
