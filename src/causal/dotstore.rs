@@ -521,10 +521,7 @@ impl<K: Hash + Eq, S: DotStore + Eq> Eq for DotMap<K, S> {}
 impl<K, S> DotMap<K, S> {
     /// Entries in arbitrary order (may include empty hints in deltas).
     pub(crate) fn raw_iter(&self) -> impl Iterator<Item = (&K, &S)> + '_ {
-        self.one
-            .iter()
-            .map(|(k, v)| (k, v))
-            .chain(self.map.iter())
+        self.one.iter().map(|(k, v)| (k, v)).chain(self.map.iter())
     }
 
     fn raw_values(&self) -> impl Iterator<Item = &S> + '_ {
