@@ -86,6 +86,14 @@ pub trait DotStore: Clone + Default + PartialEq + Debug {
     }
 }
 
+/// The context of exactly the dots of `store`, built from sorted dots in
+/// O(n log n) (inserting them in hash order could cost O(n²)).
+pub(crate) fn context_of<S: DotStore>(store: &S) -> CausalContext {
+    let mut dots = alloc::vec::Vec::new();
+    store.for_each_dot(&mut |d| dots.push(d));
+    CausalContext::from_dots(dots)
+}
+
 /// Whether joining `(other, other_ctx)` into `(store, ctx)` must visit
 /// entries of `store` that `other` does not mention.
 ///

@@ -17,6 +17,7 @@ use hashbrown::HashSet;
 
 pub use context::CausalContext;
 pub use dot::{Dot, ReplicaId};
+pub(crate) use dotstore::context_of;
 pub use dotstore::{needs_scan, DotFun, DotMap, DotSet, DotStore};
 pub use version_vector::VersionVector;
 

@@ -3,7 +3,8 @@ use core::fmt::Debug;
 use core::hash::Hash;
 use core::marker::PhantomData;
 
-use crate::causal::{CausalContext, CausalCrdt, DotMap, DotSet, DotStore, ReplicaId};
+use crate::causal::{context_of, CausalContext, CausalCrdt, DotMap, DotSet, DotStore, ReplicaId};
+use crate::lattice::Lattice;
 use crate::map::{Entry, ObservedReset, RemoveKind, RemovePolicy};
 
 /// An observed-remove map from keys to causal CRDTs — counters, registers,
@@ -279,12 +280,8 @@ where
         };
         let (delta_store, mut delta_ctx) = detach(nested_delta);
         if let Some((v, removed)) = hidden {
-            v.for_each_dot(&mut |d| {
-                delta_ctx.insert(d);
-            });
-            for d in removed.iter() {
-                delta_ctx.insert(d);
-            }
+            delta_ctx.join(context_of(&v));
+            delta_ctx.join(context_of(&removed));
         }
         for d in entry.present.take() {
             delta_ctx.insert(d);
@@ -323,9 +320,7 @@ where
         let mut hint = Entry::default();
         match P::KIND {
             RemoveKind::ObservedReset => {
-                entry.for_each_dot(&mut |d| {
-                    delta.ctx.insert(d);
-                });
+                delta.ctx = context_of(&entry);
             }
             RemoveKind::UpdateWins => {
                 for d in entry.present.take() {
@@ -334,9 +329,7 @@ where
                 self.store.insert(key.clone(), entry);
             }
             RemoveKind::RemoveWins => {
-                entry.for_each_dot(&mut |d| {
-                    delta.ctx.insert(d);
-                });
+                delta.ctx = context_of(&entry);
                 let m = self.ctx.next_dot(replica);
                 self.ctx.insert(m);
                 delta.ctx.insert(m);

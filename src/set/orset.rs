@@ -1,7 +1,7 @@
 use core::fmt::Debug;
 use core::hash::Hash;
 
-use crate::causal::{causal_crdt, CausalContext, DotMap, DotSet, DotStore, ReplicaId};
+use crate::causal::{causal_crdt, context_of, CausalContext, DotMap, DotSet, DotStore, ReplicaId};
 
 /// An add-wins observed-remove set without tombstones (the "ORSWOT" of
 /// Bieniusa et al., built on [`DotMap<E, DotSet>`](DotMap)).
@@ -103,15 +103,16 @@ impl<E: Hash + Eq + Clone + Debug> OrSet<E> {
 
     /// Removes every element observed here; returns the delta.
     pub fn clear(&mut self) -> Self {
-        let mut delta = Self::new();
         let old = core::mem::take(&mut self.store);
-        for (e, dots) in old.raw_iter() {
-            for d in dots.iter() {
-                delta.ctx.insert(d);
-            }
-            delta.store.insert(e.clone(), DotSet::new());
+        let mut store = DotMap::new();
+        store.reserve(old.raw_iter().count());
+        for (e, _) in old.raw_iter() {
+            store.insert(e.clone(), DotSet::new());
         }
-        delta
+        Self {
+            store,
+            ctx: context_of(&old),
+        }
     }
 
     /// Whether `element` is in the set.
