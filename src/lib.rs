@@ -85,3 +85,8 @@ pub use lattice::{DeltaSince, Lattice, Validate};
 pub use map::{Embedded, ObservedReset, OrMap, RemoveKind, RemovePolicy, RemoveWins, UpdateWins};
 pub use register::{Clock, HybridClock, LwwRegister, ManualClock, MvRegister, Stamp};
 pub use set::{EwFlag, OrSet, RwSet};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
