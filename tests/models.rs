@@ -7,8 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use converge::{
-    CausalCounter, GCounter, Lattice, LwwRegister, MvRegister, OrSet, PnCounter, ReplicaId,
-    Validate,
+    CausalCounter, DeltaSince, GCounter, Lattice, LwwRegister, MvRegister, OrSet, PnCounter,
+    ReplicaId, Validate,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
@@ -324,5 +324,45 @@ proptest! {
             .copied()
             .collect();
         prop_assert_eq!(cloud, expected);
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// D9 on sets large enough for `delta_since` to carve the context through
+    /// its bitmap path (≥ 64 live dots the peer knows, dense counters), with
+    /// removes on both sides and a second writer.
+    #[test]
+    fn d9_delta_since_on_large_sets(
+        n in 64usize..400,
+        split in 0usize..400,
+        removes in proptest::collection::vec((any::<bool>(), 0usize..400), 0..120),
+        extra in 0usize..80,
+    ) {
+        let (a, b) = (ReplicaId::new(1), ReplicaId::new(2));
+        let mut x = OrSet::new();
+        let mut y = OrSet::new();
+        for e in 0..n {
+            x.insert(a, e);
+            if e == split.min(n - 1) {
+                y = x.clone();
+            }
+        }
+        for e in 0..extra {
+            y.insert(b, 1000 + e);
+        }
+        for &(on_x, e) in &removes {
+            if on_x { x.remove(&(e % n)); } else { y.remove(&(e % n)); }
+        }
+        let delta = x.delta_since(&y.summary());
+        delta.check_invariants().unwrap();
+        let want = x.clone().joined(y.clone());
+        prop_assert_eq!(y.clone().joined(delta.clone()), want);
+        let mut minimal = true;
+        converge::DotStore::for_each_dot(converge::CausalCrdt::store(&delta), &mut |d| {
+            minimal &= !converge::CausalCrdt::context(&y).contains(d);
+        });
+        prop_assert!(minimal);
     }
 }

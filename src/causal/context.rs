@@ -106,6 +106,39 @@ fn union(a: &[(u64, u64)], b: &[(u64, u64)]) -> Ranges {
     out
 }
 
+/// `counters` sorted and without repeats: through a bitmap over their span
+/// when it is at most 64 bits per counter (linear), else by sorting.
+fn sorted_unique(mut counters: Vec<u64>) -> Vec<u64> {
+    let (Some(&min), Some(&max)) = (counters.iter().min(), counters.iter().max()) else {
+        return counters;
+    };
+    let span = max - min;
+    let dense = counters.len() >= 64 && span / 64 <= counters.len() as u64;
+    if !dense {
+        counters.sort_unstable();
+        counters.dedup();
+        return counters;
+    }
+    let words = usize::try_from(span / 64 + 1).unwrap_or(usize::MAX);
+    let mut bits: Vec<u64> = alloc::vec![0; words];
+    for &c in &counters {
+        let i = c - min;
+        // `i / 64 < words` because `i <= span`.
+        if let Some(w) = bits.get_mut((i / 64) as usize) {
+            *w |= 1 << (i % 64);
+        }
+    }
+    counters.clear();
+    for (w, mut word) in bits.into_iter().enumerate() {
+        while word != 0 {
+            let bit = u64::from(word.trailing_zeros());
+            counters.push(min + (w as u64) * 64 + bit);
+            word &= word - 1;
+        }
+    }
+    counters
+}
+
 /// Whether every counter of `a` is in `b`.
 fn subset(a: &[(u64, u64)], b: &[(u64, u64)]) -> bool {
     a.iter().all(|&(lo, hi)| {
@@ -192,25 +225,32 @@ impl CausalContext {
         }
     }
 
-    /// This context without the given dots, in one pass: O(n log n + ranges).
-    pub(crate) fn minus(&self, mut dots: Vec<Dot>) -> Self {
-        dots.sort_unstable();
-        dots.dedup();
+    /// This context without the given dots: O(n + ranges) when each
+    /// replica's dots are dense in its counter span (sorted through a
+    /// bitmap), O(n log n + ranges) otherwise.
+    pub(crate) fn minus(&self, dots: Vec<Dot>) -> Self {
         if dots.is_empty() {
             return self.clone();
         }
+        // Group the counters by replica (dots of replicas not in the context
+        // cannot be removed from it).
+        let mut per: Vec<Vec<u64>> = Vec::new();
+        per.resize_with(self.entries.len(), Vec::new);
+        for d in dots {
+            if let Ok(i) = find(&self.entries, d.replica) {
+                per[i].push(d.counter);
+            }
+        }
         let mut entries: SmallVec<[(ReplicaId, Ranges); 1]> =
             SmallVec::with_capacity(self.entries.len());
-        let mut k = 0;
-        for (r, ranges) in &self.entries {
-            while k < dots.len() && dots[k].replica < *r {
-                k += 1;
-            }
+        for ((r, ranges), counters) in self.entries.iter().zip(per) {
+            let counters = sorted_unique(counters);
+            let mut k = 0;
             let mut out = Ranges::new();
             for &(lo, hi) in ranges {
                 let mut cur = lo;
-                while k < dots.len() && dots[k].replica == *r && dots[k].counter <= hi {
-                    let c = dots[k].counter;
+                while k < counters.len() && counters[k] <= hi {
+                    let c = counters[k];
                     k += 1;
                     if c < cur {
                         continue;
@@ -223,9 +263,6 @@ impl CausalContext {
                 if cur <= hi {
                     out.push((cur, hi));
                 }
-            }
-            while k < dots.len() && dots[k].replica == *r {
-                k += 1;
             }
             if !out.is_empty() {
                 entries.push((*r, out));
