@@ -43,7 +43,7 @@ use crate::map::{Entry, ObservedReset, RemoveKind, RemovePolicy};
 ///
 /// | operation | cost (n = keys) |
 /// | --- | --- |
-/// | `update` | O(1) expected + the nested mutator |
+/// | `update` | O(1) expected + O(R + gaps) to check the lent context + the nested mutator |
 /// | `remove` | O(dots of the entry) |
 /// | `get`, `contains_key` | O(1) expected |
 /// | `join` with a delta | O(size of the delta) expected |
@@ -230,8 +230,9 @@ where
         snapshot: bool,
         f: impl FnOnce(&mut V) -> Result<V, E>,
     ) -> Result<Self, E> {
-        let before = snapshot.then(|| (self.store.get(&key).cloned(), self.ctx.clone()));
-        let (dots_before, max_before) = (self.ctx.dot_count(), self.ctx.max_counter(replica));
+        let old_entry = snapshot.then(|| self.store.get(&key).cloned());
+        // The lent context must come back grown, never replaced: O(R + gaps).
+        let old_ctx = self.ctx.clone();
         let entry = self.store.entry(key.clone()).or_default();
         // A key absent here restarts from bottom: its hidden content (update-
         // wins) and remove markers (remove-wins) are superseded.
@@ -250,7 +251,7 @@ where
         let result = f(&mut value);
         let (store, ctx) = detach(value);
         assert!(
-            ctx.dot_count() >= dots_before && ctx.max_counter(replica) >= max_before,
+            old_ctx.leq(&ctx),
             "OrMap::update: the closure replaced the nested value and lost the map's context; \
              mutate it and return the mutators' deltas instead"
         );
@@ -265,11 +266,8 @@ where
                     }
                     None => entry.value = V::from_parts(store, CausalContext::new()),
                 }
-                if let Some((old_entry, old_ctx)) = before {
-                    match old_entry {
-                        Some(e) => *entry = e,
-                        None => *entry = Entry::default(),
-                    }
+                if let Some(old_entry) = old_entry {
+                    *entry = old_entry.unwrap_or_default();
                     self.ctx = old_ctx;
                 }
                 if DotStore::is_empty(&*entry) {
