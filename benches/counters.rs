@@ -7,40 +7,13 @@
 // `criterion_group!` defines an undocumented `pub fn`.
 #![allow(missing_docs)]
 
-use std::time::Duration;
+mod common;
+use common::{configure, SIZES};
 
 use converge::{DeltaSince, GCounter, Lattice, PnCounter, ReplicaId};
-use criterion::measurement::WallTime;
-use criterion::{
-    black_box, criterion_group, criterion_main, BatchSize, BenchmarkGroup, BenchmarkId, Criterion,
-    SamplingMode, Throughput,
-};
+use criterion::{black_box, criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
 
-const SIZES: [u64; 3] = [1_000, 10_000, 100_000];
 const A: ReplicaId = ReplicaId::new(1);
-
-/// Short, size-dependent measurement settings so the whole suite stays fast.
-fn configure(g: &mut BenchmarkGroup<'_, WallTime>, n: u64) {
-    g.throughput(Throughput::Elements(n));
-    g.warm_up_time(Duration::from_millis(500));
-    match n {
-        0..=1_000 => {
-            g.sample_size(20)
-                .measurement_time(Duration::from_secs(1))
-                .sampling_mode(SamplingMode::Auto);
-        }
-        1_001..=10_000 => {
-            g.sample_size(15)
-                .measurement_time(Duration::from_millis(1500))
-                .sampling_mode(SamplingMode::Auto);
-        }
-        _ => {
-            g.sample_size(10)
-                .measurement_time(Duration::from_secs(2))
-                .sampling_mode(SamplingMode::Flat);
-        }
-    }
-}
 
 /// Replica `r` has counted `r + 1` (so entries differ between replicas).
 fn gcounter(replicas: std::ops::Range<u64>) -> GCounter {
@@ -70,7 +43,7 @@ fn plain(replicas: std::ops::Range<u64>, len: u64) -> Vec<u64> {
 fn increment(c: &mut Criterion) {
     let mut g = c.benchmark_group("counter_increment");
     for n in SIZES {
-        configure(&mut g, n);
+        configure(&mut g, n, n);
         g.bench_with_input(BenchmarkId::new("gcounter", n), &n, |b, &n| {
             b.iter(|| {
                 let mut c = GCounter::new();
@@ -108,7 +81,7 @@ fn increment(c: &mut Criterion) {
 fn merge(c: &mut Criterion) {
     let mut g = c.benchmark_group("counter_merge_half_overlap");
     for n in SIZES {
-        configure(&mut g, n);
+        configure(&mut g, n, n);
         let (x, y) = (gcounter(0..n), gcounter(n / 2..3 * n / 2));
         g.bench_function(BenchmarkId::new("gcounter", n), |b| {
             b.iter_batched(
@@ -153,7 +126,7 @@ fn merge(c: &mut Criterion) {
 fn delta_since(c: &mut Criterion) {
     let mut g = c.benchmark_group("counter_delta_since_1pct");
     for n in SIZES {
-        configure(&mut g, n);
+        configure(&mut g, n, n);
         let behind = n / 100;
         let mut full_g = gcounter(0..n);
         let peer = full_g.clone();

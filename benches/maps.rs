@@ -7,45 +7,18 @@
 // `criterion_group!` defines an undocumented `pub fn`.
 #![allow(missing_docs)]
 
-use std::time::Duration;
+mod common;
+use common::{configure, SIZES};
 
 use converge::{CausalCounter, DeltaSince, Lattice, MvRegister, OrMap, ReplicaId};
-use criterion::measurement::WallTime;
-use criterion::{
-    black_box, criterion_group, criterion_main, BatchSize, BenchmarkGroup, BenchmarkId, Criterion,
-    SamplingMode, Throughput,
-};
+use criterion::{black_box, criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
 use hashbrown::HashMap;
 
-const SIZES: [u64; 3] = [1_000, 10_000, 100_000];
 const A: ReplicaId = ReplicaId::new(1);
 const B: ReplicaId = ReplicaId::new(2);
 
 type Counters = OrMap<u64, CausalCounter>;
 type Registers = OrMap<u64, MvRegister<u64>>;
-
-/// Short, size-dependent measurement settings so the whole suite stays fast.
-fn configure(g: &mut BenchmarkGroup<'_, WallTime>, n: u64) {
-    g.throughput(Throughput::Elements(n));
-    g.warm_up_time(Duration::from_millis(500));
-    match n {
-        0..=1_000 => {
-            g.sample_size(20)
-                .measurement_time(Duration::from_secs(1))
-                .sampling_mode(SamplingMode::Auto);
-        }
-        1_001..=10_000 => {
-            g.sample_size(15)
-                .measurement_time(Duration::from_millis(1500))
-                .sampling_mode(SamplingMode::Auto);
-        }
-        _ => {
-            g.sample_size(10)
-                .measurement_time(Duration::from_secs(2))
-                .sampling_mode(SamplingMode::Flat);
-        }
-    }
-}
 
 fn update_counters(m: &mut Counters, r: ReplicaId, keys: std::ops::Range<u64>) {
     for k in keys {
@@ -79,7 +52,7 @@ fn hashmap(keys: std::ops::Range<u64>) -> HashMap<u64, u64> {
 fn update(c: &mut Criterion) {
     let mut g = c.benchmark_group("map_update");
     for n in SIZES {
-        configure(&mut g, n);
+        configure(&mut g, n, n);
         g.bench_with_input(BenchmarkId::new("ormap_counter", n), &n, |b, &n| {
             b.iter_with_large_drop(|| counters(A, 0..n))
         });
@@ -103,7 +76,7 @@ fn update(c: &mut Criterion) {
 fn merge(c: &mut Criterion) {
     let mut g = c.benchmark_group("map_merge_half_overlap");
     for n in SIZES {
-        configure(&mut g, n);
+        configure(&mut g, n, n);
         let (x, y) = (counters(A, 0..n), counters(B, n / 2..3 * n / 2));
         assert_eq!(x.clone().joined(y.clone()).len() as u64, 3 * n / 2);
         g.bench_function(BenchmarkId::new("ormap_counter", n), |b| {
@@ -146,7 +119,7 @@ fn merge(c: &mut Criterion) {
 fn remove(c: &mut Criterion) {
     let mut g = c.benchmark_group("map_remove");
     for n in SIZES {
-        configure(&mut g, n);
+        configure(&mut g, n, n);
         let full = counters(A, 0..n);
         g.bench_with_input(BenchmarkId::new("ormap_counter", n), &n, |b, &n| {
             b.iter_batched(
@@ -195,7 +168,7 @@ fn remove(c: &mut Criterion) {
 fn delta_since(c: &mut Criterion) {
     let mut g = c.benchmark_group("map_delta_since_1pct");
     for n in SIZES {
-        configure(&mut g, n);
+        configure(&mut g, n, n);
         let missing = n / 100;
         let peer = counters(A, 0..n - missing);
         let mut full = peer.clone();

@@ -9,41 +9,14 @@
 // `criterion_group!` defines an undocumented `pub fn`.
 #![allow(missing_docs)]
 
-use std::time::Duration;
+mod common;
+use common::{configure, SIZES};
 
 use converge::{Lattice, LwwRegister, MvRegister, ReplicaId};
-use criterion::measurement::WallTime;
-use criterion::{
-    black_box, criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion,
-    SamplingMode, Throughput,
-};
+use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
 
-const SIZES: [u64; 3] = [1_000, 10_000, 100_000];
 const A: ReplicaId = ReplicaId::new(1);
 const B: ReplicaId = ReplicaId::new(2);
-
-/// Short, size-dependent measurement settings so the whole suite stays fast.
-fn configure(g: &mut BenchmarkGroup<'_, WallTime>, n: u64) {
-    g.throughput(Throughput::Elements(n));
-    g.warm_up_time(Duration::from_millis(500));
-    match n {
-        0..=1_000 => {
-            g.sample_size(20)
-                .measurement_time(Duration::from_secs(1))
-                .sampling_mode(SamplingMode::Auto);
-        }
-        1_001..=10_000 => {
-            g.sample_size(15)
-                .measurement_time(Duration::from_millis(1500))
-                .sampling_mode(SamplingMode::Auto);
-        }
-        _ => {
-            g.sample_size(10)
-                .measurement_time(Duration::from_secs(2))
-                .sampling_mode(SamplingMode::Flat);
-        }
-    }
-}
 
 /// n rounds of: both write, then each joins the other's delta. Every join
 /// leaves two concurrent siblings, which the next write supersedes.
@@ -103,7 +76,7 @@ fn plain_rounds(n: u64) -> (Option<u64>, Option<u64>) {
 fn rounds(c: &mut Criterion) {
     let mut g = c.benchmark_group("register_write_merge_rounds");
     for n in SIZES {
-        configure(&mut g, n);
+        configure(&mut g, n, n);
         // Sanity: the last round leaves both replicas with the same siblings.
         let (x, y) = mv_rounds_delta(n);
         assert!(x == y && x.values().len() == 2);

@@ -7,42 +7,15 @@
 // `criterion_group!` defines an undocumented `pub fn`.
 #![allow(missing_docs)]
 
-use std::time::Duration;
+mod common;
+use common::{configure, SIZES};
 
 use converge::{DeltaSince, Lattice, OrSet, ReplicaId};
-use criterion::measurement::WallTime;
-use criterion::{
-    black_box, criterion_group, criterion_main, BatchSize, BenchmarkGroup, BenchmarkId, Criterion,
-    SamplingMode, Throughput,
-};
+use criterion::{black_box, criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion};
 use hashbrown::HashSet;
 
-const SIZES: [u64; 3] = [1_000, 10_000, 100_000];
 const A: ReplicaId = ReplicaId::new(1);
 const B: ReplicaId = ReplicaId::new(2);
-
-/// Short, size-dependent measurement settings so the whole suite stays fast.
-fn configure(g: &mut BenchmarkGroup<'_, WallTime>, n: u64, elements: u64) {
-    g.throughput(Throughput::Elements(elements));
-    g.warm_up_time(Duration::from_millis(500));
-    match n {
-        0..=1_000 => {
-            g.sample_size(20)
-                .measurement_time(Duration::from_secs(1))
-                .sampling_mode(SamplingMode::Auto);
-        }
-        1_001..=10_000 => {
-            g.sample_size(15)
-                .measurement_time(Duration::from_millis(1500))
-                .sampling_mode(SamplingMode::Auto);
-        }
-        _ => {
-            g.sample_size(10)
-                .measurement_time(Duration::from_secs(2))
-                .sampling_mode(SamplingMode::Flat);
-        }
-    }
-}
 
 fn orset(replica: ReplicaId, range: std::ops::Range<u64>) -> OrSet<u64> {
     let mut s = OrSet::new();
