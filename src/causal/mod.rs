@@ -57,17 +57,6 @@ pub trait CausalCrdt: Clone + Default + PartialEq + core::fmt::Debug {
     fn check_type_invariants(&self) -> Result<(), InvariantViolation> {
         Ok(())
     }
-
-    /// Type-specific part of [`Validate::check_local_claims`], beyond the
-    /// context check every causal type gets.
-    fn check_type_local_claims(
-        &self,
-        local: ReplicaId,
-        other: &Self,
-    ) -> Result<(), InvariantViolation> {
-        let _ = (local, other);
-        Ok(())
-    }
 }
 
 impl<T: CausalCrdt> Lattice for T {
@@ -105,7 +94,7 @@ impl<T: CausalCrdt> Validate for T {
                 dot: Dot::new(local, claimed),
             });
         }
-        self.check_type_local_claims(local, other)
+        Ok(())
     }
 
     /// Rejects a dot that names different content in `self` and `other`
