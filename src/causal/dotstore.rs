@@ -121,67 +121,6 @@ pub fn needs_scan<S: DotStore>(
     }
 }
 
-/// The causal join of two lists sorted by the dot that names each item: an
-/// item stays if it is in both lists, or in one and unseen by the other
-/// side's context. For a dot in both, `mine`'s item is kept. Returns whether
-/// `mine` changed.
-fn join_sorted<T>(
-    mine: &mut SmallVec<[T; 1]>,
-    ctx: &CausalContext,
-    theirs: SmallVec<[T; 1]>,
-    other_ctx: &CausalContext,
-    dot: impl Fn(&T) -> Dot,
-) -> bool {
-    if theirs.is_empty() {
-        let before = mine.len();
-        mine.retain(|x| !other_ctx.contains(dot(x)));
-        return mine.len() != before;
-    }
-    if mine.is_empty() {
-        *mine = theirs;
-        mine.retain(|y| !ctx.contains(dot(y)));
-        return !mine.is_empty();
-    }
-    let a = core::mem::take(mine);
-    let mut out: SmallVec<[T; 1]> = SmallVec::with_capacity(a.len().max(theirs.len()));
-    let mut changed = false;
-    let mut a = a.into_iter().peekable();
-    let mut b = theirs.into_iter().peekable();
-    loop {
-        let order = match (a.peek(), b.peek()) {
-            (None, None) => break,
-            (Some(_), None) => core::cmp::Ordering::Less,
-            (None, Some(_)) => core::cmp::Ordering::Greater,
-            (Some(x), Some(y)) => dot(x).cmp(&dot(y)),
-        };
-        match order {
-            core::cmp::Ordering::Equal => {
-                out.extend(a.next());
-                b.next();
-            }
-            core::cmp::Ordering::Less => {
-                if let Some(x) = a.next() {
-                    if other_ctx.contains(dot(&x)) {
-                        changed = true;
-                    } else {
-                        out.push(x);
-                    }
-                }
-            }
-            core::cmp::Ordering::Greater => {
-                if let Some(y) = b.next() {
-                    if !ctx.contains(dot(&y)) {
-                        out.push(y);
-                        changed = true;
-                    }
-                }
-            }
-        }
-    }
-    *mine = out;
-    changed
-}
-
 fn check_dot(
     d: Dot,
     ctx: &CausalContext,
@@ -289,11 +228,51 @@ impl DotStore for DotSet {
         other_ctx: &CausalContext,
         _scan: bool,
     ) -> bool {
-        // Fast path: identical sets (the common case for a duplicate).
+        // Fast paths: identical sets, or one side empty.
         if self.dots == other.dots {
             return false;
         }
-        join_sorted(&mut self.dots, ctx, other.dots, other_ctx, |d| *d)
+        if other.dots.is_empty() {
+            let before = self.dots.len();
+            self.dots.retain(|d| !other_ctx.contains(*d));
+            return self.dots.len() != before;
+        }
+        if self.dots.is_empty() {
+            self.dots = other.dots;
+            self.dots.retain(|d| !ctx.contains(*d));
+            return !self.dots.is_empty();
+        }
+        let (a, b) = (&self.dots, &other.dots);
+        let mut out: SmallVec<[Dot; 1]> = SmallVec::with_capacity(a.len().max(b.len()));
+        let mut changed = false;
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() || j < b.len() {
+            match (a.get(i), b.get(j)) {
+                (Some(x), Some(y)) if x == y => {
+                    out.push(*x);
+                    i += 1;
+                    j += 1;
+                }
+                (Some(x), y) if y.map_or(true, |y| x < y) => {
+                    if other_ctx.contains(*x) {
+                        changed = true;
+                    } else {
+                        out.push(*x);
+                    }
+                    i += 1;
+                }
+                (_, Some(y)) => {
+                    if !ctx.contains(*y) {
+                        out.push(*y);
+                        changed = true;
+                    }
+                    j += 1;
+                }
+                _ => break,
+            }
+        }
+        self.dots = out;
+        changed
     }
 
     fn filter_dots(&self, keep: &dyn Fn(Dot) -> bool) -> Self {
@@ -435,7 +414,50 @@ impl<V: Clone + PartialEq + Debug> DotStore for DotFun<V> {
         other_ctx: &CausalContext,
         _scan: bool,
     ) -> bool {
-        join_sorted(&mut self.entries, ctx, other.entries, other_ctx, |e| e.0)
+        if other.entries.is_empty() {
+            let before = self.entries.len();
+            self.entries.retain(|e| !other_ctx.contains(e.0));
+            return self.entries.len() != before;
+        }
+        if self.entries.is_empty() {
+            self.entries = other.entries;
+            self.entries.retain(|e| !ctx.contains(e.0));
+            return !self.entries.is_empty();
+        }
+        let a = core::mem::take(&mut self.entries);
+        let mut out: SmallVec<[(Dot, V); 1]> = SmallVec::with_capacity(a.len().max(other.len()));
+        let mut changed = false;
+        let mut a = a.into_iter().peekable();
+        let mut b = other.entries.into_iter().peekable();
+        loop {
+            match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if x.0 == y.0 => {
+                    out.extend(a.next());
+                    b.next();
+                }
+                (Some(x), y) if y.map_or(true, |y| x.0 < y.0) => {
+                    let x = a.next();
+                    if let Some(x) = x {
+                        if other_ctx.contains(x.0) {
+                            changed = true;
+                        } else {
+                            out.push(x);
+                        }
+                    }
+                }
+                (_, Some(_)) => {
+                    if let Some(y) = b.next() {
+                        if !ctx.contains(y.0) {
+                            out.push(y);
+                            changed = true;
+                        }
+                    }
+                }
+                _ => break,
+            }
+        }
+        self.entries = out;
+        changed
     }
 
     fn filter_dots(&self, keep: &dyn Fn(Dot) -> bool) -> Self {
