@@ -12,6 +12,9 @@
 //! allocator's own per-block overhead is not included; the number of live
 //! blocks is printed so it can be estimated).
 
+mod format;
+use format::fmt_ns;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering::Relaxed};
@@ -149,21 +152,7 @@ impl<'a> Jobs<'a> {
 
 /// A duration with three significant digits in a readable unit.
 fn fmt_time(d: Duration) -> String {
-    let ns = d.as_secs_f64() * 1e9;
-    let (v, unit) = if ns >= 1e6 {
-        (ns / 1e6, "ms")
-    } else if ns >= 1e3 {
-        (ns / 1e3, "µs")
-    } else {
-        (ns, "ns")
-    };
-    if v >= 100.0 {
-        format!("{v:.0} {unit}")
-    } else if v >= 10.0 {
-        format!("{v:.1} {unit}")
-    } else {
-        format!("{v:.2} {unit}")
-    }
+    fmt_ns(d.as_secs_f64() * 1e9)
 }
 
 fn fmt_opt(d: Option<Duration>) -> String {

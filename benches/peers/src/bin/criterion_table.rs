@@ -8,6 +8,10 @@
 //!
 //! Reads `<dir>/<group>/<function>/<size>/new/{benchmark,estimates}.json`.
 
+#[path = "../format.rs"]
+mod format;
+use format::fmt_ns;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -18,23 +22,6 @@ const BASELINES: [&str; 5] = ["hashset", "hashmap", "u64", "option", "vec"];
 fn read_json(path: &Path) -> Option<serde_json::Value> {
     let text = fs::read_to_string(path).ok()?;
     serde_json::from_str(&text).ok()
-}
-
-fn fmt_ns(ns: f64) -> String {
-    let (v, unit) = if ns >= 1e6 {
-        (ns / 1e6, "ms")
-    } else if ns >= 1e3 {
-        (ns / 1e3, "µs")
-    } else {
-        (ns, "ns")
-    };
-    if v >= 100.0 {
-        format!("{v:.0} {unit}")
-    } else if v >= 10.0 {
-        format!("{v:.1} {unit}")
-    } else {
-        format!("{v:.2} {unit}")
-    }
 }
 
 /// Every `new/benchmark.json` below `dir`.
