@@ -81,6 +81,25 @@ pub enum InvariantViolation {
         /// The replica of the winning write.
         replica: ReplicaId,
     },
+    /// A sequence item names an origin that can never exist: an item of its
+    /// own replica generated at or after it (or the item itself).
+    ImpossibleOrigin {
+        /// The first unit of the offending item run.
+        dot: Dot,
+    },
+    /// A sequence item's content does not match its tombstone state or its
+    /// length (a live item without content, a deleted one with content, or a
+    /// length that disagrees with the content).
+    MalformedItem {
+        /// The first unit of the offending item run.
+        dot: Dot,
+    },
+    /// Joining would leave more sequence items waiting for their origins than
+    /// the replica's configured pending limit.
+    PendingLimit {
+        /// The configured limit (runs).
+        limit: usize,
+    },
 }
 
 impl fmt::Display for InvariantViolation {
@@ -125,6 +144,17 @@ impl fmt::Display for InvariantViolation {
                     "winning write of replica {replica} is not in the seen vector"
                 )
             }
+            Self::ImpossibleOrigin { dot } => {
+                write!(f, "sequence item {dot} names an origin that cannot exist")
+            }
+            Self::MalformedItem { dot } => write!(
+                f,
+                "sequence item {dot} has content that disagrees with its length or tombstone"
+            ),
+            Self::PendingLimit { limit } => write!(
+                f,
+                "more than {limit} sequence item runs would wait for missing origins"
+            ),
         }
     }
 }

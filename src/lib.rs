@@ -74,6 +74,7 @@ pub mod lattice;
 pub mod laws;
 pub mod map;
 pub mod register;
+pub mod sequence;
 pub mod set;
 
 pub use causal::{
@@ -84,6 +85,7 @@ pub use error::{InvariantViolation, OverflowError};
 pub use lattice::{DeltaSince, Lattice, Validate};
 pub use map::{Embedded, ObservedReset, OrMap, RemoveKind, RemovePolicy, RemoveWins, UpdateWins};
 pub use register::{Clock, HybridClock, LwwRegister, ManualClock, MvRegister, Stamp};
+pub use sequence::{Anchor, Bias, IndexError, List, Text};
 pub use set::{EwFlag, OrSet, RwSet};
 
 /// The README's examples, compiled and run as doctests.

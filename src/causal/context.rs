@@ -341,6 +341,52 @@ impl CausalContext {
         n
     }
 
+    /// The sorted, disjoint, inclusive counter ranges of `replica` (empty
+    /// when the context has none).
+    pub(crate) fn replica_ranges(&self, replica: ReplicaId) -> &[(u64, u64)] {
+        match find(&self.entries, replica) {
+            Ok(i) => &self.entries[i].1,
+            Err(_) => &[],
+        }
+    }
+
+    /// Adds the inclusive range `lo..=hi` of `replica`'s counters
+    /// (`1 ≤ lo ≤ hi < u64::MAX`; other ranges are ignored).
+    pub(crate) fn insert_range(&mut self, replica: ReplicaId, lo: u64, hi: u64) {
+        if lo == 0 || lo > hi || hi == u64::MAX {
+            return;
+        }
+        match find(&self.entries, replica) {
+            Err(i) => {
+                let mut r = Ranges::new();
+                r.push((lo, hi));
+                self.entries.insert(i, (replica, r));
+            }
+            Ok(i) => {
+                let ranges = &mut self.entries[i].1;
+                if let Some(last) = ranges.last_mut() {
+                    if lo > last.1 {
+                        if lo == last.1 + 1 {
+                            last.1 = hi;
+                        } else {
+                            ranges.push((lo, hi));
+                        }
+                        return;
+                    }
+                }
+                // Ranges that touch `lo..=hi` are `a..b`: merged into one.
+                let a = ranges.partition_point(|&(_, h)| h.saturating_add(1) < lo);
+                let b = ranges.partition_point(|&(l, _)| l <= hi.saturating_add(1));
+                if a == b {
+                    ranges.insert(a, (lo, hi));
+                } else {
+                    ranges[a] = (lo.min(ranges[a].0), hi.max(ranges[b - 1].1));
+                    ranges.drain(a + 1..b);
+                }
+            }
+        }
+    }
+
     /// Builds a context from a list of dots, in any order: O(n log n).
     pub fn from_dots(dots: impl IntoIterator<Item = Dot>) -> Self {
         let mut dots: SmallVec<[Dot; 4]> = dots.into_iter().collect();

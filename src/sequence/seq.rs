@@ -1,0 +1,896 @@
+//! The sequence core shared by [`List`](super::List) and [`Text`](super::Text):
+//! FugueMax integration over runs, delete operations with their own dots,
+//! a pending buffer for items whose origins have not arrived, and the
+//! lattice, validation and delta-since operations.
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+use smallvec::SmallVec;
+
+use super::run::{Content, Run};
+use super::tree::{Pos, Tree};
+use super::IndexError;
+use crate::causal::{CausalContext, Dot, ReplicaId};
+use crate::error::InvariantViolation;
+use crate::lattice::Lattice;
+
+/// Default bound on item runs waiting for their origins.
+pub const DEFAULT_PENDING_LIMIT: usize = 1 << 16;
+
+/// A delete operation run: dots `dot .. dot + len` delete the target units
+/// `target, target ± 1, …` (`-` when `reversed`: backspacing).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub(crate) struct DelRun {
+    pub(crate) dot: Dot,
+    pub(crate) len: u64,
+    pub(crate) target: Dot,
+    pub(crate) reversed: bool,
+}
+
+impl DelRun {
+    /// Lowest target counter.
+    fn lo(&self) -> u64 {
+        if self.reversed {
+            self.target.counter + 1 - self.len
+        } else {
+            self.target.counter
+        }
+    }
+
+    /// Dots `[from, to)` (offsets) of this run.
+    fn slice(&self, from: u64, to: u64) -> Self {
+        let t = if self.reversed {
+            self.target.counter - from
+        } else {
+            self.target.counter + from
+        };
+        DelRun {
+            dot: Dot::new(self.dot.replica, self.dot.counter + from),
+            len: to - from,
+            target: Dot::new(self.target.replica, t),
+            reversed: self.reversed && to - from > 1,
+        }
+    }
+
+    /// Appends `d` when it continues this run (consecutive dots deleting the
+    /// next target forwards, or the previous one backwards).
+    fn try_append(&mut self, d: &DelRun) -> bool {
+        if self.dot.replica != d.dot.replica
+            || self.dot.counter + self.len != d.dot.counter
+            || self.target.replica != d.target.replica
+        {
+            return false;
+        }
+        if !self.reversed && !d.reversed && self.target.counter + self.len == d.target.counter {
+            self.len += d.len;
+            return true;
+        }
+        let backwards_ok = self.reversed || self.len == 1;
+        let d_backwards = d.reversed || d.len == 1;
+        if backwards_ok && d_backwards && d.target.counter + 1 == self.lo() {
+            self.len += d.len;
+            self.reversed = true;
+            return true;
+        }
+        false
+    }
+}
+
+/// The sorted sub-ranges `[a, b)` of `[s, e)` that `ranges` (inclusive,
+/// sorted, disjoint) do **not** cover.
+fn uncovered(ranges: &[(u64, u64)], s: u64, e: u64) -> SmallVec<[(u64, u64); 2]> {
+    let mut out = SmallVec::new();
+    let mut c = s;
+    let mut i = ranges.partition_point(|&(_, hi)| hi < s);
+    while c < e {
+        match ranges.get(i) {
+            Some(&(lo, hi)) if lo < e => {
+                if lo > c {
+                    out.push((c, lo));
+                }
+                c = c.max(hi.saturating_add(1));
+                i += 1;
+            }
+            _ => {
+                out.push((c, e));
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// The sorted sub-ranges `[a, b)` of `[s, e)` that `ranges` cover.
+fn covered(ranges: &[(u64, u64)], s: u64, e: u64) -> SmallVec<[(u64, u64); 2]> {
+    let mut out = SmallVec::new();
+    let mut i = ranges.partition_point(|&(_, hi)| hi < s);
+    while let Some(&(lo, hi)) = ranges.get(i) {
+        if lo >= e {
+            break;
+        }
+        out.push((lo.max(s), hi.saturating_add(1).min(e)));
+        i += 1;
+    }
+    out
+}
+
+/// Merges runs that continue each other (`can_append`) in iteration order.
+fn canonical<'a, C: Content + 'a>(runs: impl Iterator<Item = &'a Run<C>>) -> Vec<Run<C>> {
+    let mut out: Vec<Run<C>> = Vec::new();
+    for r in runs {
+        match out.last_mut() {
+            Some(last) if last.can_append(r) => last.append(r.clone()),
+            _ => out.push(r.clone()),
+        }
+    }
+    out
+}
+
+/// The sequence state (see the module docs of [`sequence`](super)).
+#[derive(Clone, Debug)]
+pub(crate) struct Seq<C> {
+    /// Integrated items in document order.
+    pub(crate) tree: Tree<C>,
+    /// Item runs waiting for a missing origin, keyed by that origin.
+    pending: BTreeMap<Dot, SmallVec<[Run<C>; 1]>>,
+    pending_runs: usize,
+    /// Delete operations (any order).
+    deletes: Vec<DelRun>,
+    /// Every deleted target unit, received or not.
+    deleted: CausalContext,
+    /// Every dot held: item units (integrated or pending) and delete dots.
+    ctx: CausalContext,
+    pending_limit: usize,
+}
+
+impl<C> Default for Seq<C> {
+    fn default() -> Self {
+        Seq {
+            tree: Tree::default(),
+            pending: BTreeMap::new(),
+            pending_runs: 0,
+            deletes: Vec::new(),
+            deleted: CausalContext::new(),
+            ctx: CausalContext::new(),
+            pending_limit: DEFAULT_PENDING_LIMIT,
+        }
+    }
+}
+
+impl<C: Content> Seq<C> {
+    pub(crate) fn with_pending_limit(limit: usize) -> Self {
+        Seq {
+            pending_limit: limit,
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn set_pending_limit(&mut self, limit: usize) {
+        self.pending_limit = limit;
+    }
+
+    pub(crate) fn len(&self) -> u64 {
+        self.tree.vis()
+    }
+
+    pub(crate) fn context(&self) -> &CausalContext {
+        &self.ctx
+    }
+
+    pub(crate) fn pending_len(&self) -> usize {
+        self.pending_runs
+    }
+
+    /// Live runs in document order.
+    pub(crate) fn live_runs(&self) -> impl Iterator<Item = &Run<C>> + '_ {
+        self.tree.runs().filter(|r| !r.deleted)
+    }
+
+    /// Approximate heap bytes held.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.tree.heap_bytes() + self.deletes.capacity() * core::mem::size_of::<DelRun>()
+    }
+
+    /// Runs in the tree, delete runs, pending runs (diagnostics).
+    pub(crate) fn shape(&self) -> (usize, usize, usize) {
+        (self.tree.run_count(), self.deletes.len(), self.pending_runs)
+    }
+
+    // ---------------------------------------------------------------- local
+
+    /// Inserts `content` (`n ≥ 1` units) before visible index `index`.
+    pub(crate) fn insert(
+        &mut self,
+        replica: ReplicaId,
+        index: u64,
+        content: C,
+        n: u64,
+    ) -> Result<Self, IndexError> {
+        let len = self.len();
+        if index > len {
+            return Err(IndexError {
+                index: index as usize,
+                len: len as usize,
+            });
+        }
+        if n == 0 {
+            return Ok(Self::default());
+        }
+        let first = self.ctx.next_dot(replica);
+        let (left_pos, pos) = if index == 0 {
+            (None, self.tree.start())
+        } else {
+            let p = self.tree.find_visible(index - 1);
+            (Some(p), self.tree.after(p))
+        };
+        let left = left_pos.and_then(|p| self.tree.id_at(p));
+        let right = self.tree.id_at(pos);
+        let run = Run {
+            id: first,
+            len: n,
+            left,
+            right,
+            deleted: false,
+            content,
+        };
+        self.ctx
+            .insert_range(replica, first.counter, first.counter + n - 1);
+        let delta = Self::from_local_run(run.clone());
+        let mut slot = Some(run);
+        if let Some(lp) = left_pos {
+            if self.tree.try_extend(lp, &mut slot) {
+                return Ok(delta);
+            }
+        }
+        if let Some(run) = slot {
+            self.tree.insert(pos, run);
+        }
+        Ok(delta)
+    }
+
+    fn from_local_run(run: Run<C>) -> Self {
+        let mut d = Self::default();
+        d.ctx
+            .insert_range(run.id.replica, run.id.counter, run.end() - 1);
+        match run.left.or(run.right) {
+            Some(missing) => {
+                d.pending.entry(missing).or_default().push(run);
+                d.pending_runs = 1;
+            }
+            None => d.tree.insert(d.tree.start(), run),
+        }
+        d
+    }
+
+    /// Deletes visible units `[from, to)`.
+    pub(crate) fn delete(
+        &mut self,
+        replica: ReplicaId,
+        from: u64,
+        to: u64,
+    ) -> Result<Self, IndexError> {
+        let len = self.len();
+        if from > to || to > len {
+            return Err(IndexError {
+                index: if from > len { from } else { to } as usize,
+                len: len as usize,
+            });
+        }
+        let mut delta = Self::default();
+        if from == to {
+            return Ok(delta);
+        }
+        // The visible pieces, as id ranges.
+        let mut pieces: SmallVec<[(Dot, u64); 2]> = SmallVec::new();
+        let mut p = self.tree.find_visible(from);
+        let mut left = to - from;
+        while left > 0 {
+            let Some(r) = self.tree.run(p) else { break };
+            if !r.deleted {
+                let k = left.min(r.len - p.off);
+                pieces.push((r.unit(p.off), k));
+                left -= k;
+            }
+            p = self.tree.next_run(p);
+        }
+        for (target, k) in pieces {
+            let dot = self.ctx.next_dot(replica);
+            self.ctx
+                .insert_range(replica, dot.counter, dot.counter + k - 1);
+            let d = DelRun {
+                dot,
+                len: k,
+                target,
+                reversed: false,
+            };
+            self.apply_delete(d);
+            delta
+                .ctx
+                .insert_range(replica, dot.counter, dot.counter + k - 1);
+            delta.record_delete(d);
+        }
+        Ok(delta)
+    }
+
+    /// Records a delete run (its dots are already in `ctx`) and applies it
+    /// to present units.
+    fn apply_delete(&mut self, d: DelRun) {
+        self.record_delete(d);
+        self.delete_ids(d.target.replica, d.lo(), d.lo() + d.len);
+    }
+
+    fn record_delete(&mut self, d: DelRun) {
+        self.deleted
+            .insert_range(d.target.replica, d.lo(), d.lo() + d.len - 1);
+        if let Some(last) = self.deletes.last_mut() {
+            if last.try_append(&d) {
+                return;
+            }
+        }
+        self.deletes.push(d);
+    }
+
+    /// Tombstones the present units of `r` in `[lo, hi)`.
+    fn delete_ids(&mut self, r: ReplicaId, lo: u64, hi: u64) {
+        let mut c = lo;
+        while c < hi {
+            let Some(p) = self.tree.find_id(Dot::new(r, c)) else {
+                match self.tree.next_present(r, c) {
+                    Some((s, _)) if s > c && s < hi => {
+                        c = s;
+                        continue;
+                    }
+                    _ => break,
+                }
+            };
+            let run = self.tree.run(p).expect("found");
+            let end = hi.min(run.end());
+            if !run.deleted {
+                self.tree.delete_in_run(p.leaf, p.run, p.off, p.off + (end - c));
+            }
+            c = end;
+        }
+    }
+
+    // --------------------------------------------------------------- remote
+
+    /// The first origin of `run` that is not integrated.
+    fn missing_origin(&self, run: &Run<C>) -> Option<Dot> {
+        [run.left, run.right]
+            .into_iter()
+            .flatten()
+            .find(|&o| !self.tree.contains(o))
+    }
+
+    /// Integrates `runs` (new ids, not yet integrated) and every pending run
+    /// they unblock; runs with a missing origin wait in `pending`.
+    fn integrate_all(&mut self, mut stack: Vec<Run<C>>) {
+        while let Some(run) = stack.pop() {
+            if let Some(m) = self.missing_origin(&run) {
+                self.pending.entry(m).or_default().push(run);
+                self.pending_runs += 1;
+                continue;
+            }
+            let (r, s, e) = (run.id.replica, run.id.counter, run.end());
+            self.integrate(run);
+            if !self.pending.is_empty() {
+                let keys: SmallVec<[Dot; 4]> = self
+                    .pending
+                    .range(Dot::new(r, s)..Dot::new(r, e))
+                    .map(|(k, _)| *k)
+                    .collect();
+                for k in keys {
+                    if let Some(v) = self.pending.remove(&k) {
+                        self.pending_runs -= v.len();
+                        stack.extend(v);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Integrates one run whose origins are present (FugueMax, in the
+    /// YjsMod formulation of reference-crdts / diamond-types).
+    fn integrate(&mut self, mut run: Run<C>) {
+        let left_pos = run.left.map(|l| self.tree.find_id(l).expect("origin present"));
+        let start = match left_pos {
+            Some(p) => self.tree.after(p),
+            None => self.tree.start(),
+        };
+        let dest = if self.tree.id_at(start) == run.right {
+            start
+        } else {
+            self.scan(&run, left_pos, start)
+        };
+        let (r, s, e) = (run.id.replica, run.id.counter, run.end());
+        let dead = covered(self.deleted.replica_ranges(r), s, e);
+        if dead.len() == 1 && dead[0] == (s, e) {
+            run.deleted = true;
+            run.content = C::default();
+        }
+        let mut slot = Some(run);
+        let extended = match left_pos {
+            Some(lp) if dest == start => self.tree.try_extend(lp, &mut slot),
+            _ => false,
+        };
+        if !extended {
+            if let Some(run) = slot {
+                self.tree.insert(dest, run);
+            }
+        }
+        if !(dead.len() == 1 && dead[0] == (s, e)) {
+            for (a, b) in dead {
+                self.delete_ids(r, a, b);
+            }
+        }
+    }
+
+    /// The YjsMod scan between the origins of `run` (they are not adjacent).
+    fn scan(&self, run: &Run<C>, left_pos: Option<Pos>, start: Pos) -> Pos {
+        let tree = &self.tree;
+        let tot = tree.tot();
+        let abs = |d: Option<Dot>, none: i64| -> i64 {
+            match d {
+                Some(d) => tree.offset_of(tree.find_id(d).expect("origin present"), true) as i64,
+                None => none,
+            }
+        };
+        let left_abs: i64 = match left_pos {
+            Some(p) => tree.offset_of(p, true) as i64,
+            None => -1,
+        };
+        let right_abs = abs(run.right, tot as i64);
+        let mut cur = start;
+        let mut cur_abs = left_abs + 1;
+        let mut dest = cur;
+        let mut scanning = false;
+        loop {
+            if !scanning {
+                dest = cur;
+            }
+            if cur_abs >= tot as i64 || cur_abs == right_abs {
+                break;
+            }
+            let other = tree.run(cur).expect("not at the end");
+            let k = cur.off;
+            let oleft = if k == 0 {
+                abs(other.left, -1)
+            } else {
+                cur_abs - 1
+            };
+            let oright = abs(other.right, tot as i64);
+            if oleft < left_abs {
+                break;
+            } else if oleft == left_abs {
+                if oright < right_abs {
+                    scanning = true;
+                } else if oright == right_abs {
+                    if run.id < other.unit(k) {
+                        break;
+                    }
+                    scanning = false;
+                } else {
+                    scanning = false;
+                }
+            }
+            // The run's later units have their predecessor as origin-left
+            // (bottom row: skip) — jump to the run's end or to `right`.
+            let rest = (other.len - k) as i64;
+            if right_abs > cur_abs && right_abs < cur_abs + rest {
+                cur.off += (right_abs - cur_abs) as u64;
+                cur_abs = right_abs;
+            } else {
+                cur = tree.next_run(cur);
+                cur_abs += rest;
+            }
+        }
+        dest
+    }
+
+    /// Joins `other` (trusted: see `validated_join` for peers' data).
+    pub(crate) fn join_impl(&mut self, other: Self) -> bool {
+        if other.ctx.is_empty() || other.ctx.leq(&self.ctx) {
+            return false;
+        }
+        if self.ctx.is_empty() {
+            let limit = self.pending_limit;
+            *self = other;
+            self.pending_limit = limit;
+            return true;
+        }
+        let mut incoming: Vec<Run<C>> = Vec::new();
+        {
+            let ctx = &self.ctx;
+            let mut take = |run: &Run<C>| {
+                let gaps = uncovered(
+                    ctx.replica_ranges(run.id.replica),
+                    run.id.counter,
+                    run.end(),
+                );
+                for (a, b) in gaps {
+                    if a == run.id.counter && b == run.end() {
+                        incoming.push(run.clone());
+                    } else {
+                        incoming.push(run.slice(a - run.id.counter, b - run.id.counter));
+                    }
+                }
+            };
+            for run in other.tree.runs() {
+                take(run);
+            }
+            for runs in other.pending.values() {
+                for run in runs {
+                    take(run);
+                }
+            }
+        }
+        let mut new_deletes: SmallVec<[DelRun; 2]> = SmallVec::new();
+        for d in &other.deletes {
+            for (a, b) in uncovered(
+                self.ctx.replica_ranges(d.dot.replica),
+                d.dot.counter,
+                d.dot.counter + d.len,
+            ) {
+                new_deletes.push(d.slice(a - d.dot.counter, b - d.dot.counter));
+            }
+        }
+        self.ctx.join(other.ctx);
+        for d in new_deletes {
+            self.apply_delete(d);
+        }
+        incoming.sort_unstable_by(|a, b| b.id.cmp(&a.id));
+        self.integrate_all(incoming);
+        true
+    }
+
+    /// Joins on a copy when the pending bound could be exceeded, so that a
+    /// rejected join leaves `self` unchanged.
+    pub(crate) fn join_bounded(&mut self, other: Self) -> Result<bool, InvariantViolation> {
+        let other_runs = other.tree.run_count() + other.pending_runs;
+        if self.pending_runs + other_runs <= self.pending_limit {
+            return Ok(self.join_impl(other));
+        }
+        let mut copy = self.clone();
+        let changed = copy.join_impl(other);
+        if copy.pending_runs > self.pending_limit {
+            return Err(InvariantViolation::PendingLimit {
+                limit: self.pending_limit,
+            });
+        }
+        *self = copy;
+        Ok(changed)
+    }
+
+    // ----------------------------------------------------------- delta since
+
+    /// Everything whose dots are not in `seen`.
+    pub(crate) fn delta_since(&self, seen: &CausalContext) -> Self {
+        let mut items: Vec<Run<C>> = Vec::new();
+        let mut take = |run: &Run<C>| {
+            for (a, b) in uncovered(
+                seen.replica_ranges(run.id.replica),
+                run.id.counter,
+                run.end(),
+            ) {
+                items.push(run.slice(a - run.id.counter, b - run.id.counter));
+            }
+        };
+        for run in self.tree.runs() {
+            take(run);
+        }
+        for runs in self.pending.values() {
+            for run in runs {
+                take(run);
+            }
+        }
+        let mut dels = Vec::new();
+        for d in &self.deletes {
+            for (a, b) in uncovered(
+                seen.replica_ranges(d.dot.replica),
+                d.dot.counter,
+                d.dot.counter + d.len,
+            ) {
+                dels.push(d.slice(a - d.dot.counter, b - d.dot.counter));
+            }
+        }
+        Self::from_parts(items, dels)
+    }
+
+    /// Builds a state from item runs and delete runs (trusted, consistent).
+    pub(crate) fn from_parts(mut items: Vec<Run<C>>, dels: Vec<DelRun>) -> Self {
+        let mut s = Self::default();
+        for r in &items {
+            s.ctx.insert_range(r.id.replica, r.id.counter, r.end() - 1);
+        }
+        for d in &dels {
+            s.ctx
+                .insert_range(d.dot.replica, d.dot.counter, d.dot.counter + d.len - 1);
+        }
+        let mut dels = dels;
+        dels.sort_unstable_by_key(|d| d.dot);
+        for d in dels {
+            s.record_delete(d);
+        }
+        for r in &mut items {
+            // Content of deleted units is not needed (and not shipped).
+            if covered(s.deleted.replica_ranges(r.id.replica), r.id.counter, r.end())
+                .first()
+                .is_some_and(|&(a, b)| a == r.id.counter && b == r.end())
+            {
+                r.deleted = true;
+                r.content = C::default();
+            }
+        }
+        items.sort_unstable_by(|a, b| b.id.cmp(&a.id));
+        s.integrate_all(items);
+        s
+    }
+
+    // ------------------------------------------------------------ canonical
+
+    /// Item runs (integrated and pending) sorted by id, merged where one
+    /// continues the other, split where the tombstone state changes.
+    pub(crate) fn canonical_items(&self) -> Vec<Run<C>> {
+        let mut all: Vec<&Run<C>> = self.tree.runs().collect();
+        for runs in self.pending.values() {
+            all.extend(runs.iter());
+        }
+        all.sort_unstable_by_key(|r| r.id);
+        canonical(all.into_iter())
+    }
+
+    /// Delete runs sorted by dot, merged where one continues the other.
+    pub(crate) fn canonical_deletes(&self) -> Vec<DelRun> {
+        let mut all = self.deletes.clone();
+        all.sort_unstable_by_key(|d| d.dot);
+        let mut out: Vec<DelRun> = Vec::with_capacity(all.len());
+        for d in all {
+            if !out.last_mut().is_some_and(|last| last.try_append(&d)) {
+                out.push(d);
+            }
+        }
+        out
+    }
+
+    // ----------------------------------------------------------- validation
+
+    /// Checks the item and delete runs of a state from a peer.
+    pub(crate) fn check_parts(items: &[Run<C>], dels: &[DelRun]) -> Result<(), InvariantViolation> {
+        let max = Dot::MAX_COUNTER;
+        let mut ids: Vec<(Dot, u64)> = Vec::with_capacity(items.len() + dels.len());
+        for r in items {
+            let d = r.id;
+            if d.counter == 0 {
+                return Err(InvariantViolation::ZeroDot { replica: d.replica });
+            }
+            if r.len == 0 || d.counter > max || r.len > max - d.counter + 1 {
+                return Err(InvariantViolation::MalformedItem { dot: d });
+            }
+            let units = r.content.units() as u64;
+            if (r.deleted && units != 0) || (!r.deleted && units != r.len) {
+                return Err(InvariantViolation::MalformedItem { dot: d });
+            }
+            for o in [r.left, r.right].into_iter().flatten() {
+                if o.counter == 0 {
+                    return Err(InvariantViolation::ZeroDot { replica: o.replica });
+                }
+                if o.counter > max || (o.replica == d.replica && o.counter >= d.counter) {
+                    return Err(InvariantViolation::ImpossibleOrigin { dot: d });
+                }
+            }
+            ids.push((d, r.len));
+        }
+        for x in dels {
+            let d = x.dot;
+            if d.counter == 0 || x.target.counter == 0 {
+                return Err(InvariantViolation::ZeroDot { replica: d.replica });
+            }
+            let target_ok = if x.reversed {
+                x.target.counter >= x.len && x.len > 1
+            } else {
+                x.len <= max - x.target.counter.min(max) + 1
+            };
+            if x.len == 0 || d.counter > max || x.len > max - d.counter + 1 || !target_ok {
+                return Err(InvariantViolation::MalformedItem { dot: d });
+            }
+            ids.push((d, x.len));
+        }
+        // The tombstone state must agree with the deletes.
+        let mut deleted = CausalContext::new();
+        for d in dels {
+            deleted.insert_range(d.target.replica, d.lo(), d.lo() + d.len - 1);
+        }
+        for r in items {
+            let dead = covered(deleted.replica_ranges(r.id.replica), r.id.counter, r.end());
+            let all_dead = dead.len() == 1 && dead[0] == (r.id.counter, r.end());
+            if (r.deleted && !all_dead) || (!r.deleted && !dead.is_empty()) {
+                return Err(InvariantViolation::MalformedItem { dot: r.id });
+            }
+        }
+        ids.sort_unstable();
+        for w in ids.windows(2) {
+            let (a, n) = w[0];
+            let (b, _) = w[1];
+            if a.replica == b.replica && a.counter + n > b.counter {
+                return Err(InvariantViolation::DuplicateDot { dot: b });
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks this state's invariants (the same checks as decoding).
+    pub(crate) fn check_invariants(&self) -> Result<(), InvariantViolation> {
+        Self::check_parts(&self.canonical_items(), &self.canonical_deletes())
+    }
+
+    /// Checks that `other` agrees with `self` on every dot both hold.
+    pub(crate) fn check_compatible(&self, other: &Self) -> Result<(), InvariantViolation> {
+        if other.ctx.is_empty() || self.ctx.is_empty() {
+            return Ok(());
+        }
+        let mine = self.canonical_items();
+        let my_dels = self.canonical_deletes();
+        let unit_left = |r: &Run<C>, c: u64| r.left_of(c - r.id.counter);
+        for r in other.canonical_items() {
+            let shared = covered(
+                self.ctx.replica_ranges(r.id.replica),
+                r.id.counter,
+                r.end(),
+            );
+            for (a, b) in shared {
+                let mut c = a;
+                while c < b {
+                    let d = Dot::new(r.id.replica, c);
+                    let i = mine.partition_point(|m| m.id <= d);
+                    let m = match i.checked_sub(1).map(|i| &mine[i]) {
+                        Some(m) if m.contains(d) => m,
+                        // A dot of ours that is not an item: a delete.
+                        _ => return Err(InvariantViolation::ConflictingDot { dot: d }),
+                    };
+                    let end = b.min(m.end());
+                    if unit_left(m, c) != unit_left(&r, c) || m.right != r.right {
+                        return Err(InvariantViolation::ConflictingDot { dot: d });
+                    }
+                    if !m.deleted && !r.deleted {
+                        let x = m.content.slice_units(
+                            (c - m.id.counter) as usize,
+                            (end - m.id.counter) as usize,
+                        );
+                        let y = r.content.slice_units(
+                            (c - r.id.counter) as usize,
+                            (end - r.id.counter) as usize,
+                        );
+                        if x != y {
+                            return Err(InvariantViolation::ConflictingDot { dot: d });
+                        }
+                    }
+                    c = end;
+                }
+            }
+        }
+        for x in other.canonical_deletes() {
+            let shared = covered(
+                self.ctx.replica_ranges(x.dot.replica),
+                x.dot.counter,
+                x.dot.counter + x.len,
+            );
+            for (a, b) in shared {
+                let mut c = a;
+                while c < b {
+                    let d = Dot::new(x.dot.replica, c);
+                    let i = my_dels.partition_point(|m| m.dot <= d);
+                    let m = match i.checked_sub(1).map(|i| &my_dels[i]) {
+                        Some(m) if m.dot.replica == d.replica && c < m.dot.counter + m.len => m,
+                        _ => return Err(InvariantViolation::ConflictingDot { dot: d }),
+                    };
+                    let end = b.min(m.dot.counter + m.len);
+                    let mine = m.slice(c - m.dot.counter, end - m.dot.counter);
+                    let theirs = x.slice(c - x.dot.counter, end - x.dot.counter);
+                    if mine != theirs {
+                        return Err(InvariantViolation::ConflictingDot { dot: d });
+                    }
+                    c = end;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Tree consistency and Q12 for tests.
+    #[cfg(test)]
+    pub(crate) fn check_tree(&self) {
+        self.tree.check();
+    }
+}
+
+impl<C: Content> PartialEq for Seq<C> {
+    fn eq(&self, other: &Self) -> bool {
+        self.ctx == other.ctx
+            && self.tree.vis() == other.tree.vis()
+            && self.tree.tot() == other.tree.tot()
+            && self.pending_runs == other.pending_runs
+            && canonical(self.tree.runs()) == canonical(other.tree.runs())
+            && self.canonical_items() == other.canonical_items()
+            && self.canonical_deletes() == other.canonical_deletes()
+    }
+}
+
+impl<C: Content> Eq for Seq<C> {}
+
+impl<C: Content> Lattice for Seq<C> {
+    fn join(&mut self, other: Self) -> bool {
+        self.join_impl(other)
+    }
+
+    fn leq(&self, other: &Self) -> bool {
+        self.ctx.leq(&other.ctx)
+    }
+
+    fn is_bottom(&self) -> bool {
+        self.ctx.is_empty()
+    }
+}
+
+// ------------------------------------------------------------------- serde
+
+/// The serialised form: item runs sorted by id and delete runs sorted by
+/// dot, both canonical (equal states give equal bytes). Deleted items carry
+/// no content.
+#[cfg(feature = "serde")]
+pub(crate) mod repr {
+    use super::*;
+    use serde::{Deserialize, Serialize};
+
+    #[derive(Serialize, Deserialize)]
+    pub(crate) struct Item<C> {
+        pub(crate) id: Dot,
+        pub(crate) len: u64,
+        pub(crate) left: Option<Dot>,
+        pub(crate) right: Option<Dot>,
+        pub(crate) content: Option<C>,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    pub(crate) struct Repr<C> {
+        pub(crate) items: Vec<Item<C>>,
+        pub(crate) deletes: Vec<DelRun>,
+    }
+
+    impl<C: Content> Seq<C> {
+        pub(crate) fn to_repr(&self) -> Repr<C> {
+            Repr {
+                items: self
+                    .canonical_items()
+                    .into_iter()
+                    .map(|r| Item {
+                        id: r.id,
+                        len: r.len,
+                        left: r.left,
+                        right: r.right,
+                        content: (!r.deleted).then_some(r.content),
+                    })
+                    .collect(),
+                deletes: self.canonical_deletes(),
+            }
+        }
+
+        /// Validates and builds a state (atomic: nothing is built on error).
+        pub(crate) fn from_repr(repr: Repr<C>) -> Result<Self, InvariantViolation> {
+            let items: Vec<Run<C>> = repr
+                .items
+                .into_iter()
+                .map(|i| Run {
+                    id: i.id,
+                    len: i.len,
+                    left: i.left,
+                    right: i.right,
+                    deleted: i.content.is_none(),
+                    content: i.content.unwrap_or_default(),
+                })
+                .collect();
+            Self::check_parts(&items, &repr.deletes)?;
+            Ok(Self::from_parts(items, repr.deletes))
+        }
+    }
+}
