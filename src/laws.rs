@@ -36,9 +36,9 @@ use proptest::prelude::*;
 use proptest::strategy::BoxedStrategy;
 
 use crate::{
-    CausalCounter, CausalCrdt, DeltaSince, DotStore, Embedded, EwFlag, GCounter, Lattice,
-    LwwRegister, MvRegister, OrMap, OrSet, PnCounter, RemovePolicy, ReplicaId, RwSet, Validate,
-    VersionVector,
+    CausalCounter, CausalCrdt, DeltaSince, DotStore, Embedded, EwFlag, GCounter, Lattice, List,
+    LwwRegister, MvRegister, OrMap, OrSet, PnCounter, RemovePolicy, ReplicaId, RwSet, Text,
+    Validate, VersionVector,
 };
 
 /// A broken law: which one (TESTPLAN id and name) and the states involved.
@@ -475,6 +475,258 @@ where
     }
     fn delta_is_minimal(delta: &Self, peer: &Self) -> bool {
         causal_delta_is_minimal(delta, peer)
+    }
+}
+
+/// A position in a sequence, relative to its current visible length, so that
+/// most generated operations are valid whatever the state they meet.
+#[derive(Clone, Copy, Debug)]
+pub enum Pos {
+    /// A fraction `f / 2^16` of the length: for an insert the index
+    /// `f * (len + 1) / 2^16` (`0..=len`), for a delete `f * len / 2^16`
+    /// (`0..len`, invalid only on an empty sequence).
+    Frac(u16),
+    /// `k` past the last valid index: always out of range (an `IndexError`,
+    /// so the delta is bottom and the state unchanged).
+    PastEnd(u8),
+}
+
+impl Pos {
+    /// The index for an insert into a sequence of `len` elements.
+    pub fn insert_index(self, len: usize) -> usize {
+        match self {
+            Pos::Frac(f) => scale(f, len.saturating_add(1)),
+            Pos::PastEnd(k) => len.saturating_add(1).saturating_add(usize::from(k)),
+        }
+    }
+
+    /// The index of an element to delete in a sequence of `len` elements.
+    pub fn delete_index(self, len: usize) -> usize {
+        match self {
+            Pos::Frac(f) => scale(f, len),
+            Pos::PastEnd(k) => len.saturating_add(usize::from(k)),
+        }
+    }
+}
+
+fn scale(f: u16, n: usize) -> usize {
+    // f < 2^16 and n is a small test length: no overflow in u128.
+    ((u128::from(f) * n as u128) >> 16) as usize
+}
+
+/// Sequence operations for [`List<u8>`](crate::List) and
+/// [`Text`](crate::Text). A `List<u8>` receives the UTF-8 bytes of the
+/// text; a `Text` its chars (indices count chars there).
+#[derive(Clone, Debug)]
+pub enum SeqOp {
+    /// Insert `text` at `at` in one call (`List::insert` when it is one byte,
+    /// `insert_from` otherwise); with `backwards`, unit by unit, each before
+    /// the previous one (typed right to left), the deltas joined.
+    Insert {
+        /// Where.
+        at: Pos,
+        /// What (1–10 chars).
+        text: String,
+        /// Typed right to left.
+        backwards: bool,
+    },
+    /// Delete one element (`List::delete`; for `Text` a one-char range).
+    Delete {
+        /// Which.
+        at: Pos,
+    },
+    /// Delete `len` elements from `at` (`delete_range`), clamped to the end
+    /// unless `at` is past it.
+    DeleteRange {
+        /// First deleted element.
+        at: Pos,
+        /// How many (1..=10; 0 makes an empty range).
+        len: u8,
+    },
+    /// diamond-types' random edit: an insert of `text` with probability
+    /// 0.55 (`roll < 141`) while the visible length is below 100 and 0.45
+    /// (`roll < 115`) from then on, otherwise a delete of
+    /// `1..=min(10, len)` elements (`span` scaled) at `at`.
+    Random {
+        /// Decides insert or delete against the current length.
+        roll: u8,
+        /// Where.
+        at: Pos,
+        /// What, if an insert.
+        text: String,
+        /// Typed right to left, if an insert.
+        backwards: bool,
+        /// Delete span selector (`1 + span % min(10, len)`).
+        span: u8,
+    },
+}
+
+/// Units of text: ASCII (colliding a lot), multi-byte and astral chars,
+/// a combining sequence and a ZWJ sequence.
+fn seq_unit() -> BoxedStrategy<&'static str> {
+    prop_oneof![
+        8 => prop::sample::select(&["a", "b", "c", "x", "y", "z"][..]),
+        1 => Just("é"),
+        1 => Just("😀"),
+        1 => Just("ｶ"),
+        1 => Just("e\u{301}"),
+        1 => Just("👩\u{200d}💻"),
+    ]
+    .boxed()
+}
+
+fn seq_text() -> BoxedStrategy<String> {
+    prop_oneof![
+        4 => proptest::collection::vec(seq_unit(), 1..=2),
+        1 => proptest::collection::vec(seq_unit(), 1..=10),
+    ]
+    .prop_map(|units| units.concat())
+    .boxed()
+}
+
+fn seq_pos() -> BoxedStrategy<Pos> {
+    prop_oneof![
+        15 => any::<u16>().prop_map(Pos::Frac),
+        1 => (0u8..3).prop_map(Pos::PastEnd),
+    ]
+    .boxed()
+}
+
+/// The operation mix: mostly diamond-types-style random edits, plus each
+/// mutator on its own.
+pub fn seq_ops() -> BoxedStrategy<SeqOp> {
+    prop_oneof![
+        6 => (any::<u8>(), seq_pos(), seq_text(), any::<bool>(), any::<u8>()).prop_map(
+            |(roll, at, text, backwards, span)| SeqOp::Random { roll, at, text, backwards, span }
+        ),
+        2 => (seq_pos(), seq_text(), any::<bool>())
+            .prop_map(|(at, text, backwards)| SeqOp::Insert { at, text, backwards }),
+        1 => seq_pos().prop_map(|at| SeqOp::Delete { at }),
+        1 => (seq_pos(), 0u8..=10).prop_map(|(at, len)| SeqOp::DeleteRange { at, len }),
+    ]
+    .boxed()
+}
+
+/// A sequence edit resolved against the current length.
+enum SeqEdit<'a> {
+    Insert(usize, &'a str, bool),
+    Delete(usize),
+    DeleteRange(usize, usize),
+}
+
+impl SeqOp {
+    fn resolve(&self, len: usize) -> SeqEdit<'_> {
+        match self {
+            SeqOp::Insert {
+                at,
+                text,
+                backwards,
+            } => SeqEdit::Insert(at.insert_index(len), text, *backwards),
+            SeqOp::Delete { at } => SeqEdit::Delete(at.delete_index(len)),
+            SeqOp::DeleteRange { at, len: n } => {
+                let start = at.delete_index(len);
+                let end = if start >= len {
+                    start.saturating_add(usize::from(*n))
+                } else {
+                    start.saturating_add(usize::from(*n)).min(len)
+                };
+                SeqEdit::DeleteRange(start, end)
+            }
+            SeqOp::Random {
+                roll,
+                at,
+                text,
+                backwards,
+                span,
+            } => {
+                let threshold = if len < 100 { 141 } else { 115 };
+                if *roll < threshold || len == 0 {
+                    SeqEdit::Insert(at.insert_index(len), text, *backwards)
+                } else {
+                    let start = at.delete_index(len);
+                    let n = 1 + usize::from(*span) % len.min(10);
+                    if n == 1 {
+                        SeqEdit::Delete(start)
+                    } else if start >= len {
+                        SeqEdit::DeleteRange(start, start.saturating_add(n))
+                    } else {
+                        SeqEdit::DeleteRange(start, start.saturating_add(n).min(len))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Applies units one by one at the same index, each before the previous one.
+fn insert_backwards<T: Lattice, U>(
+    target: &mut T,
+    units: impl DoubleEndedIterator<Item = U>,
+    mut insert: impl FnMut(&mut T, U) -> Result<T, crate::IndexError>,
+) -> T {
+    let mut delta = T::default();
+    for u in units.rev() {
+        match insert(target, u) {
+            Ok(d) => {
+                delta.join(d);
+            }
+            Err(_) => return delta,
+        }
+    }
+    delta
+}
+
+/// D9 minimality for sequences: no dot of the delta is known to the peer.
+fn seq_delta_is_minimal<T: DeltaSince<Summary = crate::CausalContext>>(
+    delta: &T,
+    peer: &T,
+) -> bool {
+    delta.summary().overlap(&peer.summary()) == 0
+}
+
+impl Replay for List<u8> {
+    type Op = SeqOp;
+    fn op_strategy() -> BoxedStrategy<SeqOp> {
+        seq_ops()
+    }
+    fn apply(&mut self, r: ReplicaId, op: &SeqOp) -> Self {
+        let result = match op.resolve(self.len()) {
+            SeqEdit::Insert(i, text, false) => match text.as_bytes() {
+                [b] => self.insert(r, i, *b),
+                bytes => self.insert_from(r, i, bytes.iter().copied()),
+            },
+            SeqEdit::Insert(i, text, true) => Ok(insert_backwards(self, text.bytes(), |l, b| {
+                l.insert(r, i, b)
+            })),
+            SeqEdit::Delete(i) => self.delete(r, i),
+            SeqEdit::DeleteRange(a, b) => self.delete_range(r, a..b),
+        };
+        result.unwrap_or_default()
+    }
+    fn delta_is_minimal(delta: &Self, peer: &Self) -> bool {
+        seq_delta_is_minimal(delta, peer)
+    }
+}
+
+impl Replay for Text {
+    type Op = SeqOp;
+    fn op_strategy() -> BoxedStrategy<SeqOp> {
+        seq_ops()
+    }
+    fn apply(&mut self, r: ReplicaId, op: &SeqOp) -> Self {
+        let result = match op.resolve(self.len()) {
+            SeqEdit::Insert(i, text, false) => self.insert(r, i, text),
+            SeqEdit::Insert(i, text, true) => Ok(insert_backwards(self, text.chars(), |t, c| {
+                let mut buf = [0u8; 4];
+                t.insert(r, i, c.encode_utf8(&mut buf))
+            })),
+            SeqEdit::Delete(i) => self.delete(r, i..i.saturating_add(1)),
+            SeqEdit::DeleteRange(a, b) => self.delete(r, a..b),
+        };
+        result.unwrap_or_default()
+    }
+    fn delta_is_minimal(delta: &Self, peer: &Self) -> bool {
+        seq_delta_is_minimal(delta, peer)
     }
 }
 

@@ -101,11 +101,14 @@ impl<T: Clone + PartialEq + Debug> List<T> {
     }
 
     /// Inserts `value` at `index` (`≤ len`) on behalf of `replica`.
-    pub fn insert(&mut self, replica: ReplicaId, index: usize, value: T) -> Result<Self, IndexError> {
-        let mut v = Vec::with_capacity(1);
-        v.push(value);
+    pub fn insert(
+        &mut self,
+        replica: ReplicaId,
+        index: usize,
+        value: T,
+    ) -> Result<Self, IndexError> {
         self.seq
-            .insert(replica, index as u64, v, 1)
+            .insert(replica, index as u64, alloc::vec![value], 1)
             .map(|seq| List { seq })
     }
 
@@ -142,7 +145,11 @@ impl<T: Clone + PartialEq + Debug> List<T> {
     }
 
     /// Deletes the elements in `range` (`end ≤ len`).
-    pub fn delete_range(&mut self, replica: ReplicaId, range: Range<usize>) -> Result<Self, IndexError> {
+    pub fn delete_range(
+        &mut self,
+        replica: ReplicaId,
+        range: Range<usize>,
+    ) -> Result<Self, IndexError> {
         self.seq
             .delete(replica, range.start as u64, range.end as u64)
             .map(|seq| List { seq })
@@ -203,7 +210,11 @@ impl<T: Clone + PartialEq + Debug> Validate for List<T> {
         self.check_compatible(&other)?;
         self.seq.join_bounded(other.seq)
     }
-    fn validated_join_as(&mut self, local: ReplicaId, other: Self) -> Result<bool, InvariantViolation> {
+    fn validated_join_as(
+        &mut self,
+        local: ReplicaId,
+        other: Self,
+    ) -> Result<bool, InvariantViolation> {
         other.check_invariants()?;
         self.check_compatible(&other)?;
         self.check_local_claims(local, &other)?;

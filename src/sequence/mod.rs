@@ -68,7 +68,11 @@ pub struct IndexError {
 
 impl fmt::Display for IndexError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "index {} is out of bounds (length {})", self.index, self.len)
+        write!(
+            f,
+            "index {} is out of bounds (length {})",
+            self.index, self.len
+        )
     }
 }
 

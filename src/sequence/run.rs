@@ -216,7 +216,9 @@ mod tests {
         }
     }
 
-    fn units(r: &Run<String>) -> Vec<(Dot, Option<Dot>, Option<Dot>, Option<char>)> {
+    type Unit = (Dot, Option<Dot>, Option<Dot>, Option<char>);
+
+    fn units(r: &Run<String>) -> Vec<Unit> {
         let chars: Vec<char> = r.content.chars().collect();
         (0..r.len)
             .map(|k| {

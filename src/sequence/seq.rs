@@ -3,7 +3,6 @@
 //! a pending buffer for items whose origins have not arrived, and the
 //! lattice, validation and delta-since operations.
 
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use smallvec::SmallVec;
 
@@ -132,12 +131,14 @@ fn canonical<'a, C: Content + 'a>(runs: impl Iterator<Item = &'a Run<C>>) -> Vec
 pub(crate) struct Seq<C> {
     /// Integrated items in document order.
     pub(crate) tree: Tree<C>,
-    /// Item runs waiting for a missing origin, keyed by that origin.
-    pending: BTreeMap<Dot, SmallVec<[Run<C>; 1]>>,
-    pending_runs: usize,
+    /// Item runs waiting for a missing origin, sorted by that origin
+    /// (inline: a local insert's delta allocates no buffer).
+    pending: SmallVec<[(Dot, Run<C>); 1]>,
     /// Delete operations (any order).
-    deletes: Vec<DelRun>,
-    /// Every deleted target unit, received or not.
+    deletes: SmallVec<[DelRun; 1]>,
+    /// Deleted target units that may not be integrated yet (targets of
+    /// deletes received from peers; a local delete only targets integrated
+    /// units, which a later join can never bring again).
     deleted: CausalContext,
     /// Every dot held: item units (integrated or pending) and delete dots.
     ctx: CausalContext,
@@ -148,9 +149,8 @@ impl<C> Default for Seq<C> {
     fn default() -> Self {
         Seq {
             tree: Tree::default(),
-            pending: BTreeMap::new(),
-            pending_runs: 0,
-            deletes: Vec::new(),
+            pending: SmallVec::new(),
+            deletes: SmallVec::new(),
             deleted: CausalContext::new(),
             ctx: CausalContext::new(),
             pending_limit: DEFAULT_PENDING_LIMIT,
@@ -179,7 +179,17 @@ impl<C: Content> Seq<C> {
     }
 
     pub(crate) fn pending_len(&self) -> usize {
-        self.pending_runs
+        self.pending.len()
+    }
+
+    /// Parks `run` until `missing` is integrated.
+    fn park(&mut self, missing: Dot, run: Run<C>) {
+        let i = self.pending.partition_point(|(k, _)| *k <= missing);
+        self.pending.insert(i, (missing, run));
+    }
+
+    fn pending_runs(&self) -> impl Iterator<Item = &Run<C>> + '_ {
+        self.pending.iter().map(|(_, r)| r)
     }
 
     /// Live runs in document order.
@@ -194,7 +204,11 @@ impl<C: Content> Seq<C> {
 
     /// Runs in the tree, delete runs, pending runs (diagnostics).
     pub(crate) fn shape(&self) -> (usize, usize, usize) {
-        (self.tree.run_count(), self.deletes.len(), self.pending_runs)
+        (
+            self.tree.run_count(),
+            self.deletes.len(),
+            self.pending.len(),
+        )
     }
 
     // ---------------------------------------------------------------- local
@@ -221,7 +235,7 @@ impl<C: Content> Seq<C> {
         let (left_pos, pos) = if index == 0 {
             (None, self.tree.start())
         } else {
-            let p = self.tree.find_visible(index - 1);
+            let p = self.tree.find_visible_cached(index - 1);
             (Some(p), self.tree.after(p))
         };
         let left = left_pos.and_then(|p| self.tree.id_at(p));
@@ -254,10 +268,7 @@ impl<C: Content> Seq<C> {
         d.ctx
             .insert_range(run.id.replica, run.id.counter, run.end() - 1);
         match run.left.or(run.right) {
-            Some(missing) => {
-                d.pending.entry(missing).or_default().push(run);
-                d.pending_runs = 1;
-            }
+            Some(missing) => d.pending.push((missing, run)),
             None => d.tree.insert(d.tree.start(), run),
         }
         d
@@ -281,9 +292,32 @@ impl<C: Content> Seq<C> {
         if from == to {
             return Ok(delta);
         }
+        let mut p = self.tree.find_visible_cached(from);
+        let Some(run) = self.tree.run(p) else {
+            return Ok(delta);
+        };
+        if run.len - p.off >= to - from {
+            // One piece (the common case): delete in place.
+            let (target, k) = (run.unit(p.off), to - from);
+            let dot = self.ctx.next_dot(replica);
+            self.ctx
+                .insert_range(replica, dot.counter, dot.counter + k - 1);
+            self.tree.delete_in_run(p.leaf, p.run, p.off, p.off + k);
+            let d = DelRun {
+                dot,
+                len: k,
+                target,
+                reversed: false,
+            };
+            self.push_delete(d);
+            delta
+                .ctx
+                .insert_range(replica, dot.counter, dot.counter + k - 1);
+            delta.record_delete(d);
+            return Ok(delta);
+        }
         // The visible pieces, as id ranges.
         let mut pieces: SmallVec<[(Dot, u64); 2]> = SmallVec::new();
-        let mut p = self.tree.find_visible(from);
         let mut left = to - from;
         while left > 0 {
             let Some(r) = self.tree.run(p) else { break };
@@ -304,7 +338,8 @@ impl<C: Content> Seq<C> {
                 target,
                 reversed: false,
             };
-            self.apply_delete(d);
+            self.push_delete(d);
+            self.delete_ids(target.replica, target.counter, target.counter + k);
             delta
                 .ctx
                 .insert_range(replica, dot.counter, dot.counter + k - 1);
@@ -323,6 +358,11 @@ impl<C: Content> Seq<C> {
     fn record_delete(&mut self, d: DelRun) {
         self.deleted
             .insert_range(d.target.replica, d.lo(), d.lo() + d.len - 1);
+        self.push_delete(d);
+    }
+
+    /// Records a delete run without noting its targets in `deleted`.
+    fn push_delete(&mut self, d: DelRun) {
         if let Some(last) = self.deletes.last_mut() {
             if last.try_append(&d) {
                 return;
@@ -344,10 +384,11 @@ impl<C: Content> Seq<C> {
                     _ => break,
                 }
             };
-            let run = self.tree.run(p).expect("found");
+            let Some(run) = self.tree.run(p) else { break };
             let end = hi.min(run.end());
             if !run.deleted {
-                self.tree.delete_in_run(p.leaf, p.run, p.off, p.off + (end - c));
+                self.tree
+                    .delete_in_run(p.leaf, p.run, p.off, p.off + (end - c));
             }
             c = end;
         }
@@ -368,24 +409,16 @@ impl<C: Content> Seq<C> {
     fn integrate_all(&mut self, mut stack: Vec<Run<C>>) {
         while let Some(run) = stack.pop() {
             if let Some(m) = self.missing_origin(&run) {
-                self.pending.entry(m).or_default().push(run);
-                self.pending_runs += 1;
+                self.park(m, run);
                 continue;
             }
             let (r, s, e) = (run.id.replica, run.id.counter, run.end());
             self.integrate(run);
             if !self.pending.is_empty() {
-                let keys: SmallVec<[Dot; 4]> = self
-                    .pending
-                    .range(Dot::new(r, s)..Dot::new(r, e))
-                    .map(|(k, _)| *k)
-                    .collect();
-                for k in keys {
-                    if let Some(v) = self.pending.remove(&k) {
-                        self.pending_runs -= v.len();
-                        stack.extend(v);
-                    }
-                }
+                let (lo, hi) = (Dot::new(r, s), Dot::new(r, e));
+                let a = self.pending.partition_point(|(k, _)| *k < lo);
+                let b = self.pending.partition_point(|(k, _)| *k < hi);
+                stack.extend(self.pending.drain(a..b).map(|(_, run)| run));
             }
         }
     }
@@ -393,7 +426,13 @@ impl<C: Content> Seq<C> {
     /// Integrates one run whose origins are present (FugueMax, in the
     /// YjsMod formulation of reference-crdts / diamond-types).
     fn integrate(&mut self, mut run: Run<C>) {
-        let left_pos = run.left.map(|l| self.tree.find_id(l).expect("origin present"));
+        let left_pos = match run.left {
+            Some(l) => match self.tree.find_id(l) {
+                Some(p) => Some(p),
+                None => return self.park(l, run),
+            },
+            None => None,
+        };
         let start = match left_pos {
             Some(p) => self.tree.after(p),
             None => self.tree.start(),
@@ -432,7 +471,9 @@ impl<C: Content> Seq<C> {
         let tot = tree.tot();
         let abs = |d: Option<Dot>, none: i64| -> i64 {
             match d {
-                Some(d) => tree.offset_of(tree.find_id(d).expect("origin present"), true) as i64,
+                Some(d) => tree
+                    .find_id(d)
+                    .map_or(none, |p| tree.offset_of(p, true) as i64),
                 None => none,
             }
         };
@@ -452,7 +493,7 @@ impl<C: Content> Seq<C> {
             if cur_abs >= tot as i64 || cur_abs == right_abs {
                 break;
             }
-            let other = tree.run(cur).expect("not at the end");
+            let Some(other) = tree.run(cur) else { break };
             let k = cur.off;
             let oleft = if k == 0 {
                 abs(other.left, -1)
@@ -519,10 +560,8 @@ impl<C: Content> Seq<C> {
             for run in other.tree.runs() {
                 take(run);
             }
-            for runs in other.pending.values() {
-                for run in runs {
-                    take(run);
-                }
+            for run in other.pending_runs() {
+                take(run);
             }
         }
         let mut new_deletes: SmallVec<[DelRun; 2]> = SmallVec::new();
@@ -539,7 +578,7 @@ impl<C: Content> Seq<C> {
         for d in new_deletes {
             self.apply_delete(d);
         }
-        incoming.sort_unstable_by(|a, b| b.id.cmp(&a.id));
+        incoming.sort_unstable_by_key(|r| core::cmp::Reverse(r.id));
         self.integrate_all(incoming);
         true
     }
@@ -547,13 +586,13 @@ impl<C: Content> Seq<C> {
     /// Joins on a copy when the pending bound could be exceeded, so that a
     /// rejected join leaves `self` unchanged.
     pub(crate) fn join_bounded(&mut self, other: Self) -> Result<bool, InvariantViolation> {
-        let other_runs = other.tree.run_count() + other.pending_runs;
-        if self.pending_runs + other_runs <= self.pending_limit {
+        let other_runs = other.tree.run_count() + other.pending.len();
+        if self.pending.len() + other_runs <= self.pending_limit {
             return Ok(self.join_impl(other));
         }
         let mut copy = self.clone();
         let changed = copy.join_impl(other);
-        if copy.pending_runs > self.pending_limit {
+        if copy.pending.len() > self.pending_limit {
             return Err(InvariantViolation::PendingLimit {
                 limit: self.pending_limit,
             });
@@ -579,10 +618,8 @@ impl<C: Content> Seq<C> {
         for run in self.tree.runs() {
             take(run);
         }
-        for runs in self.pending.values() {
-            for run in runs {
-                take(run);
-            }
+        for run in self.pending_runs() {
+            take(run);
         }
         let mut dels = Vec::new();
         for d in &self.deletes {
@@ -614,15 +651,19 @@ impl<C: Content> Seq<C> {
         }
         for r in &mut items {
             // Content of deleted units is not needed (and not shipped).
-            if covered(s.deleted.replica_ranges(r.id.replica), r.id.counter, r.end())
-                .first()
-                .is_some_and(|&(a, b)| a == r.id.counter && b == r.end())
+            if covered(
+                s.deleted.replica_ranges(r.id.replica),
+                r.id.counter,
+                r.end(),
+            )
+            .first()
+            .is_some_and(|&(a, b)| a == r.id.counter && b == r.end())
             {
                 r.deleted = true;
                 r.content = C::default();
             }
         }
-        items.sort_unstable_by(|a, b| b.id.cmp(&a.id));
+        items.sort_unstable_by_key(|r| core::cmp::Reverse(r.id));
         s.integrate_all(items);
         s
     }
@@ -633,16 +674,14 @@ impl<C: Content> Seq<C> {
     /// continues the other, split where the tombstone state changes.
     pub(crate) fn canonical_items(&self) -> Vec<Run<C>> {
         let mut all: Vec<&Run<C>> = self.tree.runs().collect();
-        for runs in self.pending.values() {
-            all.extend(runs.iter());
-        }
+        all.extend(self.pending_runs());
         all.sort_unstable_by_key(|r| r.id);
         canonical(all.into_iter())
     }
 
     /// Delete runs sorted by dot, merged where one continues the other.
     pub(crate) fn canonical_deletes(&self) -> Vec<DelRun> {
-        let mut all = self.deletes.clone();
+        let mut all = self.deletes.to_vec();
         all.sort_unstable_by_key(|d| d.dot);
         let mut out: Vec<DelRun> = Vec::with_capacity(all.len());
         for d in all {
@@ -733,11 +772,7 @@ impl<C: Content> Seq<C> {
         let my_dels = self.canonical_deletes();
         let unit_left = |r: &Run<C>, c: u64| r.left_of(c - r.id.counter);
         for r in other.canonical_items() {
-            let shared = covered(
-                self.ctx.replica_ranges(r.id.replica),
-                r.id.counter,
-                r.end(),
-            );
+            let shared = covered(self.ctx.replica_ranges(r.id.replica), r.id.counter, r.end());
             for (a, b) in shared {
                 let mut c = a;
                 while c < b {
@@ -797,10 +832,108 @@ impl<C: Content> Seq<C> {
         Ok(())
     }
 
-    /// Tree consistency and Q12 for tests.
+    /// Tree consistency for tests.
     #[cfg(test)]
     pub(crate) fn check_tree(&self) {
         self.tree.check();
+    }
+
+    /// The units before and after unit `d` in the full sequence (tests).
+    #[cfg(test)]
+    pub(crate) fn neighbours(&self, d: Dot) -> Option<(Option<Dot>, Option<Dot>)> {
+        let ids: Vec<Dot> = self
+            .tree
+            .runs()
+            .flat_map(|r| (0..r.len).map(move |k| r.unit(k)))
+            .collect();
+        let i = ids.iter().position(|&x| x == d)?;
+        Some((i.checked_sub(1).map(|j| ids[j]), ids.get(i + 1).copied()))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use alloc::string::String;
+    use proptest::prelude::*;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Insert(u8, u16, String),
+        Delete(u8, u16, u8),
+        Sync(u8, u8),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0u8..3, any::<u16>(), "[a-d]{1,3}").prop_map(|(r, i, s)| Op::Insert(r, i, s)),
+            2 => (0u8..3, any::<u16>(), 1u8..4).prop_map(|(r, i, n)| Op::Delete(r, i, n)),
+            1 => (0u8..3, 0u8..3).prop_map(|(a, b)| Op::Sync(a, b)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Tree invariants (counts, parent links, id index) and Q12 (a local
+        /// item's origins are its neighbours in the full sequence) after
+        /// every step, with joins in between; Q4 against a `String` on each
+        /// replica's own edits.
+        #[test]
+        fn tree_invariants_and_q12(ops in proptest::collection::vec(op(), 1..300)) {
+            let mut reps: Vec<Seq<String>> = (0..3).map(|_| Seq::default()).collect();
+            let mut log: Vec<Vec<Seq<String>>> = alloc::vec![Vec::new(), Vec::new(), Vec::new()];
+            for op in ops {
+                match op {
+                    Op::Insert(r, i, text) => {
+                        let s = &mut reps[r as usize];
+                        let i = u64::from(i) % (s.len() + 1);
+                        let before: String = s.live_runs().map(|r| r.content.as_str()).collect();
+                        let n = text.chars().count() as u64;
+                        let d = s.insert(ReplicaId::new(u64::from(r) + 1), i, text.clone(), n).unwrap();
+                        let id = d.canonical_items()[0].id;
+                        let run = d.canonical_items()[0].clone();
+                        prop_assert_eq!(s.neighbours(id).map(|x| x.0), Some(run.left));
+                        let last = Dot::new(id.replica, id.counter + n - 1);
+                        prop_assert_eq!(s.neighbours(last).map(|x| x.1), Some(run.right));
+                        let mut model = before.clone();
+                        let b = model.char_indices().nth(i as usize).map_or(model.len(), |x| x.0);
+                        model.insert_str(b, &text);
+                        let now: String = s.live_runs().map(|r| r.content.as_str()).collect();
+                        prop_assert_eq!(now, model);
+                        log[r as usize].push(d);
+                    }
+                    Op::Delete(r, i, n) => {
+                        let s = &mut reps[r as usize];
+                        if s.len() == 0 { continue; }
+                        let i = u64::from(i) % s.len();
+                        let j = (i + u64::from(n)).min(s.len());
+                        let d = s.delete(ReplicaId::new(u64::from(r) + 1), i, j).unwrap();
+                        log[r as usize].push(d);
+                    }
+                    Op::Sync(a, b) => {
+                        let deltas = log[a as usize].clone();
+                        for d in deltas.into_iter().rev() {
+                            reps[b as usize].join(d);
+                        }
+                    }
+                }
+                for s in &reps {
+                    s.check_tree();
+                }
+            }
+            // Quiescence: everybody gets everything, in reverse order.
+            let all: Vec<Seq<String>> = log.iter().flatten().cloned().collect();
+            for s in &mut reps {
+                for d in all.iter().rev() {
+                    s.join(d.clone());
+                }
+                s.check_tree();
+                prop_assert_eq!(s.pending_len(), 0);
+            }
+            prop_assert!(reps[0] == reps[1] && reps[1] == reps[2]);
+        }
     }
 }
 
@@ -809,7 +942,7 @@ impl<C: Content> PartialEq for Seq<C> {
         self.ctx == other.ctx
             && self.tree.vis() == other.tree.vis()
             && self.tree.tot() == other.tree.tot()
-            && self.pending_runs == other.pending_runs
+            && self.pending.len() == other.pending.len()
             && canonical(self.tree.runs()) == canonical(other.tree.runs())
             && self.canonical_items() == other.canonical_items()
             && self.canonical_deletes() == other.canonical_deletes()

@@ -86,7 +86,12 @@ impl Text {
     }
 
     /// Inserts `text` before char `index` (`≤ len`) on behalf of `replica`.
-    pub fn insert(&mut self, replica: ReplicaId, index: usize, text: &str) -> Result<Self, IndexError> {
+    pub fn insert(
+        &mut self,
+        replica: ReplicaId,
+        index: usize,
+        text: &str,
+    ) -> Result<Self, IndexError> {
         let n = text.chars().count() as u64;
         self.seq
             .insert(replica, index as u64, String::from(text), n)
@@ -102,7 +107,7 @@ impl Text {
 
     /// The UTF-8 byte offset of char index `index` (`≤ len`).
     pub fn char_to_utf8(&self, index: usize) -> Result<usize, IndexError> {
-        self.convert(index, |s, k| char_to_byte(s, k), str::len, self.len())
+        self.convert(index, char_to_byte, str::len, self.len())
     }
 
     /// The UTF-16 offset of char index `index` (`≤ len`).
@@ -248,7 +253,11 @@ impl Validate for Text {
         self.check_compatible(&other)?;
         self.seq.join_bounded(other.seq)
     }
-    fn validated_join_as(&mut self, local: ReplicaId, other: Self) -> Result<bool, InvariantViolation> {
+    fn validated_join_as(
+        &mut self,
+        local: ReplicaId,
+        other: Self,
+    ) -> Result<bool, InvariantViolation> {
         other.check_invariants()?;
         self.check_compatible(&other)?;
         self.check_local_claims(local, &other)?;

@@ -21,10 +21,17 @@ use smallvec::SmallVec;
 use super::run::{Content, Run};
 use crate::causal::{Dot, ReplicaId};
 
-/// Most runs per leaf.
-pub(crate) const LEAF_CAP: usize = 64;
+/// Most runs per leaf (tiny in unit tests, so that they split leaves and
+/// nodes often).
+#[cfg(not(test))]
+pub(crate) const LEAF_CAP: usize = 32;
+#[cfg(test)]
+pub(crate) const LEAF_CAP: usize = 3;
 /// Most children per internal node.
+#[cfg(not(test))]
 const NODE_CAP: usize = 16;
+#[cfg(test)]
+const NODE_CAP: usize = 3;
 const NONE: u32 = u32::MAX;
 
 #[derive(Clone, Debug)]
@@ -63,6 +70,10 @@ pub(crate) struct Tree<C> {
     root_is_leaf: bool,
     /// `(replica, start)` → `(end, leaf)`.
     index: BTreeMap<Dot, (u64, u32)>,
+    /// The leaf of the last local lookup and the number of visible units
+    /// before it (`NONE`: no cache). Edits inside that leaf keep it valid;
+    /// a count change in any other leaf drops it.
+    cache: (u32, u64),
 }
 
 impl<C> Default for Tree<C> {
@@ -73,6 +84,7 @@ impl<C> Default for Tree<C> {
             root: 0,
             root_is_leaf: true,
             index: BTreeMap::new(),
+            cache: (NONE, 0),
         }
     }
 }
@@ -197,6 +209,44 @@ impl<C: Content> Tree<C> {
         })
     }
 
+    /// [`find_visible`](Self::find_visible) through the cached leaf (the
+    /// cursor fast path: consecutive edits usually hit the same leaf).
+    pub(crate) fn find_visible_cached(&mut self, i: u64) -> Pos {
+        let (leaf, start) = self.cache;
+        if leaf != NONE {
+            let l = &self.leaves[leaf as usize];
+            if i >= start && i - start < l.vis {
+                return Self::scan_leaf(l, leaf, i - start);
+            }
+        }
+        let p = self.find_visible(i);
+        let before = self.offset_of(
+            Pos {
+                run: 0,
+                off: 0,
+                ..p
+            },
+            false,
+        );
+        self.cache = (p.leaf, before);
+        p
+    }
+
+    fn scan_leaf(l: &Leaf<C>, leaf: u32, mut i: u64) -> Pos {
+        for (k, r) in l.runs.iter().enumerate() {
+            let v = r.visible();
+            if i < v {
+                return Pos {
+                    leaf,
+                    run: k,
+                    off: i,
+                };
+            }
+            i -= v;
+        }
+        unreachable!("visible counts are consistent")
+    }
+
     /// Position of the visible unit number `i` (`i < vis()`).
     pub(crate) fn find_visible(&self, mut i: u64) -> Pos {
         debug_assert!(i < self.vis());
@@ -220,19 +270,7 @@ impl<C: Content> Tree<C> {
             is_leaf = n.leaf_children;
             node = chosen;
         }
-        let l = &self.leaves[node as usize];
-        for (k, r) in l.runs.iter().enumerate() {
-            let v = r.visible();
-            if i < v {
-                return Pos {
-                    leaf: node,
-                    run: k,
-                    off: i,
-                };
-            }
-            i -= v;
-        }
-        unreachable!("visible counts are consistent")
+        Self::scan_leaf(&self.leaves[node as usize], node, i)
     }
 
     /// The position of unit `d`, if present.
@@ -276,7 +314,7 @@ impl<C: Content> Tree<C> {
             .children
             .iter()
             .position(|&c| c == child)
-            .expect("child is listed in its parent")
+            .unwrap_or(self.nodes[parent as usize].children.len() - 1)
     }
 
     /// Units (total when `total`, else visible) before the unit at `p`.
@@ -318,6 +356,9 @@ impl<C: Content> Tree<C> {
     }
 
     fn bump(&mut self, leaf: u32, dvis: i64, dtot: i64) {
+        if leaf != self.cache.0 && dvis != 0 {
+            self.cache.0 = NONE;
+        }
         let l = &mut self.leaves[leaf as usize];
         l.vis = l.vis.wrapping_add_signed(dvis);
         l.tot = l.tot.wrapping_add_signed(dtot);
@@ -405,7 +446,9 @@ impl<C: Content> Tree<C> {
         if p.off + 1 != r.len || !r.can_append(x) {
             return false;
         }
-        let x = extra.take().expect("checked above");
+        let Some(x) = extra.take() else {
+            return false;
+        };
         let (old_end, new_end) = (r.end(), x.end());
         let (vis, tot) = (x.visible() as i64, x.len as i64);
         r.append(x);
@@ -592,8 +635,13 @@ impl<C: Content> Tree<C> {
             assert_eq!((l.vis, l.tot), (vis, tot), "leaf {i} counts");
             for r in &l.runs {
                 for k in [0, r.len - 1] {
-                    let p = self.find_id(r.unit(k)).expect("indexed");
-                    assert_eq!(p.leaf as usize, i);
+                    let p = self.find_id(r.unit(k));
+                    assert_eq!(
+                        p.map(|p| p.leaf as usize),
+                        Some(i),
+                        "index of {:?}",
+                        r.unit(k)
+                    );
                 }
             }
         }
