@@ -725,11 +725,12 @@ impl<C: Content> Seq<C> {
             if d.counter == 0 || x.target.counter == 0 {
                 return Err(InvariantViolation::ZeroDot { replica: d.replica });
             }
-            let target_ok = if x.reversed {
-                x.target.counter >= x.len && x.len > 1
-            } else {
-                x.len <= max - x.target.counter.min(max) + 1
-            };
+            let target_ok = x.target.counter <= max
+                && if x.reversed {
+                    x.target.counter >= x.len && x.len > 1
+                } else {
+                    x.len <= max - x.target.counter + 1
+                };
             if x.len == 0 || d.counter > max || x.len > max - d.counter + 1 || !target_ok {
                 return Err(InvariantViolation::MalformedItem { dot: d });
             }
@@ -768,23 +769,26 @@ impl<C: Content> Seq<C> {
         if other.ctx.is_empty() || self.ctx.is_empty() {
             return Ok(());
         }
-        let mine = self.canonical_items();
-        let my_dels = self.canonical_deletes();
         let unit_left = |r: &Run<C>, c: u64| r.left_of(c - r.id.counter);
-        for r in other.canonical_items() {
+        let item_at = |d: Dot| -> Option<&Run<C>> {
+            match self.tree.find_id(d) {
+                Some(p) => self.tree.run(p),
+                None => self.pending_runs().find(|r| r.contains(d)),
+            }
+        };
+        let theirs: Vec<&Run<C>> = other.tree.runs().chain(other.pending_runs()).collect();
+        for r in theirs {
             let shared = covered(self.ctx.replica_ranges(r.id.replica), r.id.counter, r.end());
             for (a, b) in shared {
                 let mut c = a;
                 while c < b {
                     let d = Dot::new(r.id.replica, c);
-                    let i = mine.partition_point(|m| m.id <= d);
-                    let m = match i.checked_sub(1).map(|i| &mine[i]) {
-                        Some(m) if m.contains(d) => m,
+                    let Some(m) = item_at(d) else {
                         // A dot of ours that is not an item: a delete.
-                        _ => return Err(InvariantViolation::ConflictingDot { dot: d }),
+                        return Err(InvariantViolation::ConflictingDot { dot: d });
                     };
                     let end = b.min(m.end());
-                    if unit_left(m, c) != unit_left(&r, c) || m.right != r.right {
+                    if unit_left(m, c) != unit_left(r, c) || m.right != r.right {
                         return Err(InvariantViolation::ConflictingDot { dot: d });
                     }
                     if !m.deleted && !r.deleted {
@@ -804,6 +808,18 @@ impl<C: Content> Seq<C> {
                 }
             }
         }
+        let overlap = other.deletes.iter().any(|x| {
+            !covered(
+                self.ctx.replica_ranges(x.dot.replica),
+                x.dot.counter,
+                x.dot.counter + x.len,
+            )
+            .is_empty()
+        });
+        if !overlap {
+            return Ok(());
+        }
+        let my_dels = self.canonical_deletes();
         for x in other.canonical_deletes() {
             let shared = covered(
                 self.ctx.replica_ranges(x.dot.replica),
