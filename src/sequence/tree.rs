@@ -511,6 +511,9 @@ impl<C: Content> Tree<C> {
         let new = self.leaves.len() as u32;
         let l = &mut self.leaves[leaf as usize];
         let moved = l.runs.split_off(l.runs.len() / 2);
+        // A leaf never holds more than LEAF_CAP + 1 runs (+ 2 while a
+        // delete splits a run in three): no capacity beyond that.
+        l.runs.shrink_to(LEAF_CAP + 3);
         let (mut vis, mut tot) = (0, 0);
         for r in &moved {
             vis += r.visible();
@@ -525,7 +528,7 @@ impl<C: Content> Tree<C> {
             .iter()
             .map(|r| (r.id.replica, r.id.counter, r.end()))
             .collect();
-        let mut runs = Vec::with_capacity(LEAF_CAP + 2);
+        let mut runs = Vec::with_capacity(LEAF_CAP + 3);
         runs.extend(moved);
         self.leaves.push(Leaf {
             runs,
