@@ -72,6 +72,25 @@ pub trait Lattice: Clone + Default + PartialEq {
     fn is_bottom(&self) -> bool {
         *self == Self::default()
     }
+
+    /// Asks the value to number `replica`'s next events from `floor` on, at
+    /// least (a no-op for types without per-replica event ids, the default).
+    ///
+    /// [`Embedded`](crate::Embedded) calls it before each update with a
+    /// counter taken from the enclosing context, so that a value re-created
+    /// after a reset (a removed map key written again) never reuses an event
+    /// id of an earlier incarnation that a concurrent sibling still holds.
+    fn number_events_from(&mut self, replica: ReplicaId, floor: u64) {
+        let _ = (replica, floor);
+    }
+
+    /// The highest event counter of `replica` in this value (0 for types
+    /// without per-replica event ids, the default). See
+    /// [`number_events_from`](Self::number_events_from).
+    fn last_event(&self, replica: ReplicaId) -> u64 {
+        let _ = replica;
+        0
+    }
 }
 
 /// A lattice whose states can be checked against their invariants, and

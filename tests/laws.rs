@@ -11,8 +11,8 @@ use converge::laws::{
     delivery_order, net_steps, replica_base, run_steps, steps, Replay,
 };
 use converge::{
-    CausalCounter, Embedded, EwFlag, GCounter, LwwRegister, MvRegister, ObservedReset, OrMap,
-    OrSet, PnCounter, RemoveWins, RwSet, UpdateWins,
+    CausalCounter, Embedded, EwFlag, GCounter, List, LwwRegister, MvRegister, ObservedReset, OrMap,
+    OrSet, PnCounter, RemoveWins, RwSet, Text, UpdateWins,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed};
@@ -193,3 +193,6 @@ law_suite!(
     ormap_of_embedded_lww_remove_wins,
     OrMap<u8, Embedded<LwwRegister<u8>>, RemoveWins>
 );
+law_suite!(list, List<u8>);
+law_suite!(text, Text);
+law_suite!(ormap_of_embedded_text, OrMap<u8, Embedded<Text>>);

@@ -111,11 +111,16 @@ impl<L: Validate + Debug> Embedded<L> {
         f: impl FnOnce(&mut L) -> Result<L, E>,
     ) -> Result<Self, E> {
         let mut current = self.value();
-        f(&mut current)?;
+        // Inner event ids (a nested `Text`'s) come from the enclosing
+        // counter, right after this update's dot, and are recorded in the
+        // context: a value re-created after a reset can never reuse one.
         let dot = self.ctx.next_dot(replica);
+        current.number_events_from(replica, dot.counter.saturating_add(1));
+        f(&mut current)?;
+        let last = current.last_event(replica).max(dot.counter);
         let mut ctx = CausalContext::from_dots(self.store.take_dots());
-        ctx.insert(dot);
-        self.ctx.insert(dot);
+        ctx.insert_range(replica, dot.counter, last);
+        self.ctx.insert_range(replica, dot.counter, last);
         self.store.insert(dot, current.clone());
         Ok(Self {
             store: DotFun::single(dot, current),

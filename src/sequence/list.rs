@@ -196,6 +196,12 @@ impl<T: Clone + PartialEq + Debug> Lattice for List<T> {
     fn is_bottom(&self) -> bool {
         self.seq.is_bottom()
     }
+    fn number_events_from(&mut self, replica: ReplicaId, floor: u64) {
+        self.seq.set_floor(replica, floor);
+    }
+    fn last_event(&self, replica: ReplicaId) -> u64 {
+        self.seq.context().max_counter(replica)
+    }
 }
 
 impl<T: Clone + PartialEq + Debug> Validate for List<T> {

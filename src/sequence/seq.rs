@@ -143,6 +143,10 @@ pub(crate) struct Seq<C> {
     /// Every dot held: item units (integrated or pending) and delete dots.
     ctx: CausalContext,
     pending_limit: usize,
+    /// Local only (not part of the state): `replica`'s next events are
+    /// numbered from this counter on, at least (see
+    /// `Lattice::number_events_from`).
+    floor: Option<(ReplicaId, u64)>,
 }
 
 impl<C> Default for Seq<C> {
@@ -154,6 +158,7 @@ impl<C> Default for Seq<C> {
             deleted: CausalContext::new(),
             ctx: CausalContext::new(),
             pending_limit: DEFAULT_PENDING_LIMIT,
+            floor: None,
         }
     }
 }
@@ -164,6 +169,19 @@ impl<C: Content> Seq<C> {
             pending_limit: limit,
             ..Self::default()
         }
+    }
+
+    /// The next dot of `replica`, respecting the floor.
+    fn next_dot(&self, replica: ReplicaId) -> Dot {
+        let d = self.ctx.next_dot(replica);
+        match self.floor {
+            Some((r, f)) if r == replica && f > d.counter => Dot::new(replica, f),
+            _ => d,
+        }
+    }
+
+    pub(crate) fn set_floor(&mut self, replica: ReplicaId, floor: u64) {
+        self.floor = Some((replica, floor));
     }
 
     pub(crate) fn set_pending_limit(&mut self, limit: usize) {
@@ -231,7 +249,7 @@ impl<C: Content> Seq<C> {
         if n == 0 {
             return Ok(Self::default());
         }
-        let first = self.ctx.next_dot(replica);
+        let first = self.next_dot(replica);
         let (left_pos, pos) = if index == 0 {
             (None, self.tree.start())
         } else {
@@ -299,7 +317,7 @@ impl<C: Content> Seq<C> {
         if run.len - p.off >= to - from {
             // One piece (the common case): delete in place.
             let (target, k) = (run.unit(p.off), to - from);
-            let dot = self.ctx.next_dot(replica);
+            let dot = self.next_dot(replica);
             self.ctx
                 .insert_range(replica, dot.counter, dot.counter + k - 1);
             self.tree.delete_in_run(p.leaf, p.run, p.off, p.off + k);
@@ -329,7 +347,7 @@ impl<C: Content> Seq<C> {
             p = self.tree.next_run(p);
         }
         for (target, k) in pieces {
-            let dot = self.ctx.next_dot(replica);
+            let dot = self.next_dot(replica);
             self.ctx
                 .insert_range(replica, dot.counter, dot.counter + k - 1);
             let d = DelRun {
@@ -353,6 +371,44 @@ impl<C: Content> Seq<C> {
     fn apply_delete(&mut self, d: DelRun) {
         self.record_delete(d);
         self.delete_ids(d.target.replica, d.lo(), d.lo() + d.len);
+        if !self.pending.is_empty() {
+            self.delete_pending(d.target.replica, d.lo(), d.lo() + d.len);
+        }
+    }
+
+    /// Tombstones the pending units of `r` in `[lo, hi)` (splitting runs;
+    /// a later piece waits for its predecessor, the unit before it).
+    fn delete_pending(&mut self, r: ReplicaId, lo: u64, hi: u64) {
+        let hit = |run: &Run<C>| {
+            !run.deleted && run.id.replica == r && run.id.counter < hi && lo < run.end()
+        };
+        if !self.pending.iter().any(|(_, run)| hit(run)) {
+            return;
+        }
+        let old = core::mem::take(&mut self.pending);
+        for (key, run) in old {
+            if !hit(&run) {
+                self.park(key, run);
+                continue;
+            }
+            let (s, e) = (run.id.counter, run.end());
+            let cuts = [s, lo.clamp(s, e), hi.clamp(s, e), e];
+            let mut first = true;
+            for w in cuts.windows(2) {
+                let (a, b) = (w[0], w[1]);
+                if a >= b {
+                    continue;
+                }
+                let mut piece = run.slice(a - s, b - s);
+                if a >= lo && b <= hi {
+                    piece.deleted = true;
+                    piece.content = C::default();
+                }
+                let k = if first { key } else { Dot::new(r, a - 1) };
+                first = false;
+                self.park(k, piece);
+            }
+        }
     }
 
     fn record_delete(&mut self, d: DelRun) {
@@ -409,7 +465,16 @@ impl<C: Content> Seq<C> {
     fn integrate_all(&mut self, mut stack: Vec<Run<C>>) {
         while let Some(run) = stack.pop() {
             if let Some(m) = self.missing_origin(&run) {
+                let (r, s, e) = (run.id.replica, run.id.counter, run.end());
+                let dead = if run.deleted {
+                    SmallVec::new()
+                } else {
+                    covered(self.deleted.replica_ranges(r), s, e)
+                };
                 self.park(m, run);
+                for (a, b) in dead {
+                    self.delete_pending(r, a, b);
+                }
                 continue;
             }
             let (r, s, e) = (run.id.replica, run.id.counter, run.end());
@@ -535,9 +600,10 @@ impl<C: Content> Seq<C> {
             return false;
         }
         if self.ctx.is_empty() {
-            let limit = self.pending_limit;
+            let (limit, floor) = (self.pending_limit, self.floor);
             *self = other;
             self.pending_limit = limit;
+            self.floor = floor;
             return true;
         }
         let mut incoming: Vec<Run<C>> = Vec::new();
@@ -621,14 +687,44 @@ impl<C: Content> Seq<C> {
         for run in self.pending_runs() {
             take(run);
         }
+        // Tombstones shipped: their deletes go along even when the peer has
+        // them (it lacks the item), so that every state's tombstones are
+        // exactly the targets of its deletes (invariant S4).
+        let mut dead = CausalContext::new();
+        for r in items.iter().filter(|r| r.deleted) {
+            dead.insert_range(r.id.replica, r.id.counter, r.end() - 1);
+        }
         let mut dels = Vec::new();
         for d in &self.deletes {
-            for (a, b) in uncovered(
+            let mut wanted: SmallVec<[(u64, u64); 2]> = uncovered(
                 seen.replica_ranges(d.dot.replica),
                 d.dot.counter,
                 d.dot.counter + d.len,
-            ) {
-                dels.push(d.slice(a - d.dot.counter, b - d.dot.counter));
+            )
+            .into_iter()
+            .map(|(a, b)| (a - d.dot.counter, b - d.dot.counter))
+            .collect();
+            if !dead.is_empty() {
+                let lo = d.lo();
+                for (a, b) in covered(dead.replica_ranges(d.target.replica), lo, lo + d.len) {
+                    // Target range [a, b) back to dot offsets.
+                    wanted.push(if d.reversed {
+                        (d.target.counter - (b - 1), d.target.counter - a + 1)
+                    } else {
+                        (a - d.target.counter, b - d.target.counter)
+                    });
+                }
+                wanted.sort_unstable();
+            }
+            let mut merged: SmallVec<[(u64, u64); 2]> = SmallVec::new();
+            for (a, b) in wanted {
+                match merged.last_mut() {
+                    Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                    _ => merged.push((a, b)),
+                }
+            }
+            for (a, b) in merged {
+                dels.push(d.slice(a, b));
             }
         }
         Self::from_parts(items, dels)
@@ -801,7 +897,14 @@ impl<C: Content> Seq<C> {
                             (end - r.id.counter) as usize,
                         );
                         if x != y {
-                            return Err(InvariantViolation::ConflictingDot { dot: d });
+                            // Name the first unit that differs (error path only).
+                            let n = (end - c) as usize;
+                            let k = (0..n)
+                                .find(|&k| x.slice_units(k, k + 1) != y.slice_units(k, k + 1))
+                                .unwrap_or(0);
+                            return Err(InvariantViolation::ConflictingDot {
+                                dot: Dot::new(d.replica, c + k as u64),
+                            });
                         }
                     }
                     c = end;

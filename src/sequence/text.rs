@@ -239,6 +239,12 @@ impl Lattice for Text {
     fn is_bottom(&self) -> bool {
         self.seq.is_bottom()
     }
+    fn number_events_from(&mut self, replica: ReplicaId, floor: u64) {
+        self.seq.set_floor(replica, floor);
+    }
+    fn last_event(&self, replica: ReplicaId) -> u64 {
+        self.seq.context().max_counter(replica)
+    }
 }
 
 impl Validate for Text {
