@@ -30,7 +30,10 @@ const TRACES: [&str; 4] = [
 type Trace = (Vec<(usize, usize, String)>, String);
 
 fn load(name: &str) -> Trace {
-    let path = format!("{}/tests/data/traces/{name}.json.gz", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/data/traces/{name}.json.gz",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let mut json = String::new();
     flate2::read::GzDecoder::new(file)
