@@ -114,6 +114,70 @@ fn covered(ranges: &[(u64, u64)], s: u64, e: u64) -> SmallVec<[(u64, u64); 2]> {
     out
 }
 
+/// The units the delete runs target, built from sorted ranges.
+fn targets(dels: &[DelRun]) -> CausalContext {
+    let mut t: Vec<(Dot, u64)> = dels
+        .iter()
+        .map(|d| (Dot::new(d.target.replica, d.lo()), d.lo() + d.len - 1))
+        .collect();
+    t.sort_unstable();
+    let mut cx = CausalContext::new();
+    for (d, last) in t {
+        cx.insert_range(d.replica, d.counter, last);
+    }
+    cx
+}
+
+/// Orders `runs` (new ids, disjoint) so that every run comes after the
+/// runs of the set that hold its origins, and returns them reversed (a stack
+/// to pop from): integrating in that order parks nothing whose origin is in
+/// the set. O(k log k). A cycle (only possible in forged input) is cut; its
+/// runs then wait in pending.
+fn causal_stack<C: Content>(mut runs: Vec<Run<C>>) -> Vec<Run<C>> {
+    runs.sort_unstable_by_key(|r| r.id);
+    let n = runs.len();
+    let find = |d: Dot| -> Option<usize> {
+        let i = runs.partition_point(|r| r.id <= d);
+        (i > 0 && runs[i - 1].contains(d)).then(|| i - 1)
+    };
+    // 0: unvisited, 1: on the path, 2: done.
+    let mut state = alloc::vec![0u8; n];
+    let mut order: Vec<usize> = Vec::with_capacity(n);
+    let mut path: Vec<(usize, u8)> = Vec::new();
+    for start in 0..n {
+        if state[start] != 0 {
+            continue;
+        }
+        state[start] = 1;
+        path.push((start, 0));
+        while let Some(&mut (i, ref mut next)) = path.last_mut() {
+            let origin = match *next {
+                0 => runs[i].left,
+                1 => runs[i].right,
+                _ => {
+                    state[i] = 2;
+                    order.push(i);
+                    path.pop();
+                    continue;
+                }
+            };
+            *next += 1;
+            if let Some(j) = origin.and_then(find) {
+                if state[j] == 0 {
+                    state[j] = 1;
+                    path.push((j, 0));
+                }
+            }
+        }
+    }
+    let mut slots: Vec<Option<Run<C>>> = runs.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .rev()
+        .filter_map(|i| slots[i].take())
+        .collect()
+}
+
 /// Merges runs that continue each other (`can_append`) in iteration order.
 fn canonical<'a, C: Content + 'a>(runs: impl Iterator<Item = &'a Run<C>>) -> Vec<Run<C>> {
     let mut out: Vec<Run<C>> = Vec::new();
@@ -644,8 +708,7 @@ impl<C: Content> Seq<C> {
         for d in new_deletes {
             self.apply_delete(d);
         }
-        incoming.sort_unstable_by_key(|r| core::cmp::Reverse(r.id));
-        self.integrate_all(incoming);
+        self.integrate_all(causal_stack(incoming));
         true
     }
 
@@ -733,17 +796,21 @@ impl<C: Content> Seq<C> {
     /// Builds a state from item runs and delete runs (trusted, consistent).
     pub(crate) fn from_parts(mut items: Vec<Run<C>>, dels: Vec<DelRun>) -> Self {
         let mut s = Self::default();
-        for r in &items {
-            s.ctx.insert_range(r.id.replica, r.id.counter, r.end() - 1);
+        // Contexts are built from sorted ranges: every insert appends.
+        let mut dots: Vec<(Dot, u64)> = items
+            .iter()
+            .map(|r| (r.id, r.end() - 1))
+            .chain(dels.iter().map(|d| (d.dot, d.dot.counter + d.len - 1)))
+            .collect();
+        dots.sort_unstable();
+        for (d, last) in dots {
+            s.ctx.insert_range(d.replica, d.counter, last);
         }
-        for d in &dels {
-            s.ctx
-                .insert_range(d.dot.replica, d.dot.counter, d.dot.counter + d.len - 1);
-        }
+        s.deleted = targets(&dels);
         let mut dels = dels;
         dels.sort_unstable_by_key(|d| d.dot);
         for d in dels {
-            s.record_delete(d);
+            s.push_delete(d);
         }
         for r in &mut items {
             // Content of deleted units is not needed (and not shipped).
@@ -759,8 +826,7 @@ impl<C: Content> Seq<C> {
                 r.content = C::default();
             }
         }
-        items.sort_unstable_by_key(|r| core::cmp::Reverse(r.id));
-        s.integrate_all(items);
+        s.integrate_all(causal_stack(items));
         s
     }
 
@@ -833,10 +899,7 @@ impl<C: Content> Seq<C> {
             ids.push((d, x.len));
         }
         // The tombstone state must agree with the deletes.
-        let mut deleted = CausalContext::new();
-        for d in dels {
-            deleted.insert_range(d.target.replica, d.lo(), d.lo() + d.len - 1);
-        }
+        let deleted = targets(dels);
         for r in items {
             let dead = covered(deleted.replica_ranges(r.id.replica), r.id.counter, r.end());
             let all_dead = dead.len() == 1 && dead[0] == (r.id.counter, r.end());

@@ -374,6 +374,18 @@ impl<C: Content> Tree<C> {
     /// Assigns the id range `[s, e)` of `r` to `leaf` in the index.
     fn assign(&mut self, r: ReplicaId, s: u64, e: u64, leaf: u32) {
         let (ds, de) = (Dot::new(r, s), Dot::new(r, e));
+        // Fast path: nothing of the range is indexed yet (a new run).
+        match self.index.range_mut(..de).next_back() {
+            Some((k, v)) if k.replica == r && v.0 > s => {}
+            Some((k, v)) if k.replica == r && v.0 == s && v.1 == leaf => {
+                v.0 = e;
+                return;
+            }
+            _ => {
+                self.index.insert(ds, (e, leaf));
+                return;
+            }
+        }
         // Cut an entry that starts before `s` and reaches into the range.
         if let Some((&k, &(end, l))) = self.index.range(..ds).next_back() {
             if k.replica == r && end > s {
