@@ -61,6 +61,24 @@ pub(crate) struct Pos {
     pub(crate) off: u64,
 }
 
+/// See [`Tree::find_visible_cached`].
+#[derive(Clone, Copy, Debug)]
+struct Cursor {
+    leaf: u32,
+    start: u64,
+    run: usize,
+    run_start: u64,
+}
+
+impl Cursor {
+    const NONE: Cursor = Cursor {
+        leaf: NONE,
+        start: 0,
+        run: 0,
+        run_start: 0,
+    };
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct Tree<C> {
     leaves: Vec<Leaf<C>>,
@@ -70,10 +88,12 @@ pub(crate) struct Tree<C> {
     root_is_leaf: bool,
     /// `(replica, start)` → `(end, leaf)`.
     index: BTreeMap<Dot, (u64, u32)>,
-    /// The leaf of the last local lookup and the number of visible units
-    /// before it (`NONE`: no cache). Edits inside that leaf keep it valid;
-    /// a count change in any other leaf drops it.
-    cache: (u32, u64),
+    /// The cursor: the leaf of the last local lookup, the visible units
+    /// before it (`NONE`: no cache), and a run of that leaf with the visible
+    /// units of the leaf before that run. Edits inside the leaf keep the
+    /// leaf part valid (a count change in any other leaf drops it); edits
+    /// at or before the run reset the run part to the leaf's start.
+    cache: Cursor,
 }
 
 impl<C> Default for Tree<C> {
@@ -84,7 +104,7 @@ impl<C> Default for Tree<C> {
             root: 0,
             root_is_leaf: true,
             index: BTreeMap::new(),
-            cache: (NONE, 0),
+            cache: Cursor::NONE,
         }
     }
 }
@@ -209,14 +229,36 @@ impl<C: Content> Tree<C> {
         })
     }
 
-    /// [`find_visible`](Self::find_visible) through the cached leaf (the
-    /// cursor fast path: consecutive edits usually hit the same leaf).
+    /// [`find_visible`](Self::find_visible) through the cursor (the fast
+    /// path of local editing: consecutive edits usually hit the same leaf,
+    /// and the same run or one just after it).
     pub(crate) fn find_visible_cached(&mut self, i: u64) -> Pos {
-        let (leaf, start) = self.cache;
-        if leaf != NONE {
-            let l = &self.leaves[leaf as usize];
-            if i >= start && i - start < l.vis {
-                return Self::scan_leaf(l, leaf, i - start);
+        let c = self.cache;
+        if c.leaf != NONE {
+            let l = &self.leaves[c.leaf as usize];
+            if i >= c.start && i - c.start < l.vis {
+                let j = i - c.start;
+                let (mut k, mut acc) = if j >= c.run_start && c.run < l.runs.len() {
+                    (c.run, c.run_start)
+                } else {
+                    (0, 0)
+                };
+                while let Some(r) = l.runs.get(k) {
+                    let v = r.visible();
+                    if j < acc + v {
+                        self.cache.run = k;
+                        self.cache.run_start = acc;
+                        let p = Pos {
+                            leaf: c.leaf,
+                            run: k,
+                            off: j - acc,
+                        };
+                        debug_assert_eq!(p, self.find_visible(i), "cursor out of date");
+                        return p;
+                    }
+                    acc += v;
+                    k += 1;
+                }
             }
         }
         let p = self.find_visible(i);
@@ -228,8 +270,22 @@ impl<C: Content> Tree<C> {
             },
             false,
         );
-        self.cache = (p.leaf, before);
+        self.cache = Cursor {
+            leaf: p.leaf,
+            start: before,
+            run: p.run,
+            run_start: i - before - p.off,
+        };
         p
+    }
+
+    /// A change at run `k` of `leaf` that moves the runs from `k` on (an
+    /// insert before them), or changes the visible count before them.
+    fn shift_cursor(&mut self, leaf: u32, k: usize) {
+        if leaf == self.cache.leaf && k <= self.cache.run {
+            self.cache.run = 0;
+            self.cache.run_start = 0;
+        }
     }
 
     fn scan_leaf(l: &Leaf<C>, leaf: u32, mut i: u64) -> Pos {
@@ -356,8 +412,8 @@ impl<C: Content> Tree<C> {
     }
 
     fn bump(&mut self, leaf: u32, dvis: i64, dtot: i64) {
-        if leaf != self.cache.0 && dvis != 0 {
-            self.cache.0 = NONE;
+        if leaf != self.cache.leaf && dvis != 0 {
+            self.cache = Cursor::NONE;
         }
         let l = &mut self.leaves[leaf as usize];
         l.vis = l.vis.wrapping_add_signed(dvis);
@@ -438,6 +494,7 @@ impl<C: Content> Tree<C> {
         let (vis, tot) = (run.visible() as i64, run.len as i64);
         let (r, s, e) = (run.id.replica, run.id.counter, run.end());
         self.leaves[leaf as usize].runs.insert(at, run);
+        self.shift_cursor(leaf, at);
         self.bump(leaf, vis, tot);
         self.assign(r, s, e, leaf);
         self.split_if_full(leaf);
@@ -465,6 +522,7 @@ impl<C: Content> Tree<C> {
         let (vis, tot) = (x.visible() as i64, x.len as i64);
         r.append(x);
         let key = r.id;
+        self.shift_cursor(p.leaf, p.run + 1);
         self.bump(p.leaf, vis, tot);
         let last = Dot::new(key.replica, old_end - 1);
         if let Some((_, v)) = self.index.range_mut(..=last).next_back() {
@@ -501,11 +559,14 @@ impl<C: Content> Tree<C> {
             let next = runs.remove(at + 1);
             runs[at].append(next);
         }
+        let mut moved_from = run + 1;
         if at > 0 && runs[at - 1].can_append(&runs[at]) {
             let cur = runs.remove(at);
             runs[at - 1].append(cur);
             at -= 1;
+            moved_from = run;
         }
+        self.shift_cursor(leaf, moved_from);
         self.bump(leaf, -n, 0);
         let pos = Pos {
             leaf,
@@ -523,9 +584,14 @@ impl<C: Content> Tree<C> {
         let new = self.leaves.len() as u32;
         let l = &mut self.leaves[leaf as usize];
         let moved = l.runs.split_off(l.runs.len() / 2);
+        let kept = l.runs.len();
         // A leaf never holds more than LEAF_CAP + 1 runs (+ 2 while a
         // delete splits a run in three): no capacity beyond that.
         l.runs.shrink_to(LEAF_CAP + 3);
+        if leaf == self.cache.leaf && self.cache.run >= kept {
+            self.cache.run = 0;
+            self.cache.run_start = 0;
+        }
         let (mut vis, mut tot) = (0, 0);
         for r in &moved {
             vis += r.visible();
