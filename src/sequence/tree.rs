@@ -88,6 +88,10 @@ pub(crate) struct Tree<C> {
     root_is_leaf: bool,
     /// `(replica, start)` → `(end, leaf)`.
     index: BTreeMap<Dot, (u64, u32)>,
+    /// The entry local typing extends: `(start, end, leaf)`; its `end`
+    /// overrides the (stale) one in `index`, so extending a run costs no
+    /// map lookup. Written back before any other index change.
+    tail: Option<(Dot, u64, u32)>,
     /// The cursor: the leaf of the last local lookup, the visible units
     /// before it (`NONE`: no cache), and a run of that leaf with the visible
     /// units of the leaf before that run. Edits inside the leaf keep the
@@ -104,6 +108,7 @@ impl<C> Default for Tree<C> {
             root: 0,
             root_is_leaf: true,
             index: BTreeMap::new(),
+            tail: None,
             cache: Cursor::NONE,
         }
     }
@@ -332,6 +337,7 @@ impl<C: Content> Tree<C> {
     /// The position of unit `d`, if present.
     pub(crate) fn find_id(&self, d: Dot) -> Option<Pos> {
         let (&start, &(end, leaf)) = self.index.range(..=d).next_back()?;
+        let end = self.end_of(start, end);
         if start.replica != d.replica || d.counter >= end {
             return None;
         }
@@ -348,7 +354,9 @@ impl<C: Content> Tree<C> {
     #[inline]
     pub(crate) fn contains(&self, d: Dot) -> bool {
         match self.index.range(..=d).next_back() {
-            Some((start, &(end, _))) => start.replica == d.replica && d.counter < end,
+            Some((start, &(end, _))) => {
+                start.replica == d.replica && d.counter < self.end_of(*start, end)
+            }
             None => false,
         }
     }
@@ -357,12 +365,31 @@ impl<C: Content> Tree<C> {
     /// end of its index entry.
     pub(crate) fn next_present(&self, replica: ReplicaId, c: u64) -> Option<(u64, u64)> {
         if let Some((start, &(end, _))) = self.index.range(..=Dot::new(replica, c)).next_back() {
+            let end = self.end_of(*start, end);
             if start.replica == replica && c < end {
                 return Some((c, end));
             }
         }
         let (start, &(end, _)) = self.index.range(Dot::new(replica, c)..).next()?;
-        (start.replica == replica).then_some((start.counter, end))
+        (start.replica == replica).then_some((start.counter, self.end_of(*start, end)))
+    }
+
+    /// The end of the index entry at `start` (the tail's, if it is the tail).
+    #[inline]
+    fn end_of(&self, start: Dot, stored: u64) -> u64 {
+        match self.tail {
+            Some((k, e, _)) if k == start => e,
+            _ => stored,
+        }
+    }
+
+    /// Writes the tail's end back into the index.
+    fn flush_tail(&mut self) {
+        if let Some((k, e, _)) = self.tail.take() {
+            if let Some(v) = self.index.get_mut(&k) {
+                v.0 = e;
+            }
+        }
     }
 
     fn leaf_index_of_child(&self, parent: u32, child: u32) -> usize {
@@ -429,6 +456,7 @@ impl<C: Content> Tree<C> {
 
     /// Assigns the id range `[s, e)` of `r` to `leaf` in the index.
     fn assign(&mut self, r: ReplicaId, s: u64, e: u64, leaf: u32) {
+        self.flush_tail();
         let (ds, de) = (Dot::new(r, s), Dot::new(r, e));
         // Fast path: nothing of the range is indexed yet (a new run).
         match self.index.range_mut(..de).next_back() {
@@ -524,10 +552,17 @@ impl<C: Content> Tree<C> {
         let key = r.id;
         self.shift_cursor(p.leaf, p.run + 1);
         self.bump(p.leaf, vis, tot);
+        if let Some((k, e, l)) = self.tail.as_mut() {
+            if k.replica == key.replica && *e == old_end && *l == p.leaf {
+                *e = new_end;
+                return true;
+            }
+        }
+        self.flush_tail();
         let last = Dot::new(key.replica, old_end - 1);
-        if let Some((_, v)) = self.index.range_mut(..=last).next_back() {
-            if v.0 == old_end && v.1 == p.leaf {
-                v.0 = new_end;
+        if let Some((k, v)) = self.index.range(..=last).next_back() {
+            if k.replica == key.replica && v.0 == old_end && v.1 == p.leaf {
+                self.tail = Some((*k, new_end, p.leaf));
                 return true;
             }
         }
