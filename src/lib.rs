@@ -42,6 +42,7 @@
 //! | a boolean | [`EwFlag`] | enable wins |
 //! | a document of nested values | [`OrMap`] | per key by the value type; key removal by policy |
 //! | an LWW register or other plain lattice inside a map | [`Embedded`] | the inner join, on read |
+//! | a list or a text edited by several people | [`List`], [`Text`] | concurrent inserts never interleave; deletes are final |
 //!
 //! ## The algebra
 //!
