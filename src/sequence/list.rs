@@ -101,6 +101,7 @@ impl<T: Clone + PartialEq + Debug> List<T> {
     }
 
     /// Inserts `value` at `index` (`≤ len`) on behalf of `replica`.
+    #[inline]
     pub fn insert(
         &mut self,
         replica: ReplicaId,
@@ -113,6 +114,7 @@ impl<T: Clone + PartialEq + Debug> List<T> {
     }
 
     /// Inserts `values` at `index` (`≤ len`), in order, as one run.
+    #[inline]
     pub fn insert_from(
         &mut self,
         replica: ReplicaId,
@@ -145,6 +147,7 @@ impl<T: Clone + PartialEq + Debug> List<T> {
     }
 
     /// Deletes the elements in `range` (`end ≤ len`).
+    #[inline]
     pub fn delete_range(
         &mut self,
         replica: ReplicaId,

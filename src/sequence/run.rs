@@ -73,6 +73,79 @@ impl Content for String {
     }
 }
 
+/// UTF-8 text stored inline up to 16 bytes (a keystroke's delta, a short
+/// run, a split piece: no allocation), on the heap beyond.
+///
+/// Invariant: the bytes are valid UTF-8 — they only ever come from a `&str`
+/// and are split at char boundaries. Reads go through the checked
+/// `str::from_utf8`, so a broken invariant could only show as empty text,
+/// never as undefined behaviour.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct Utf8(smallvec::SmallVec<[u8; 16]>);
+
+impl Utf8 {
+    pub(crate) fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl From<&str> for Utf8 {
+    fn from(s: &str) -> Self {
+        Utf8(smallvec::SmallVec::from_slice(s.as_bytes()))
+    }
+}
+
+impl Debug for Utf8 {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl Content for Utf8 {
+    fn units(&self) -> usize {
+        self.as_str().chars().count()
+    }
+    fn split_off_units(&mut self, at: usize) -> Self {
+        let b = char_to_byte(self.as_str(), at);
+        let tail = Utf8(smallvec::SmallVec::from_slice(&self.0[b..]));
+        self.0.truncate(b);
+        tail
+    }
+    fn append_units(&mut self, other: Self) {
+        self.0.extend_from_slice(&other.0);
+    }
+    fn slice_units(&self, from: usize, to: usize) -> Self {
+        let s = self.as_str();
+        let a = char_to_byte(s, from);
+        let b = a + char_to_byte(&s[a..], to - from);
+        Utf8::from(&s[a..b])
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for Utf8 {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Utf8 {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Utf8;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Utf8, E> {
+                Ok(Utf8::from(v))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
 /// One run of units (see the module docs for its meaning).
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Run<C> {

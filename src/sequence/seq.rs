@@ -296,6 +296,7 @@ impl<C: Content> Seq<C> {
     // ---------------------------------------------------------------- local
 
     /// Inserts `content` (`n ≥ 1` units) before visible index `index`.
+    #[inline]
     pub(crate) fn insert(
         &mut self,
         replica: ReplicaId,
@@ -345,6 +346,7 @@ impl<C: Content> Seq<C> {
         Ok(delta)
     }
 
+    #[inline]
     fn from_local_run(run: Run<C>) -> Self {
         let mut d = Self::default();
         d.ctx
@@ -357,6 +359,7 @@ impl<C: Content> Seq<C> {
     }
 
     /// Deletes visible units `[from, to)`.
+    #[inline]
     pub(crate) fn delete(
         &mut self,
         replica: ReplicaId,

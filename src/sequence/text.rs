@@ -1,10 +1,9 @@
 //! `Text`: a replicated string indexed by Unicode scalar values.
 
-use alloc::string::String;
 use core::fmt;
 use core::ops::Range;
 
-use super::run::char_to_byte;
+use super::run::{char_to_byte, Utf8};
 use super::seq::Seq;
 use super::{Anchor, Bias, IndexError};
 use crate::causal::{CausalContext, ReplicaId};
@@ -38,7 +37,7 @@ use crate::lattice::{DeltaSince, Lattice, Validate};
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct Text {
-    seq: Seq<String>,
+    seq: Seq<Utf8>,
 }
 
 impl Text {
@@ -86,6 +85,7 @@ impl Text {
     }
 
     /// Inserts `text` before char `index` (`≤ len`) on behalf of `replica`.
+    #[inline]
     pub fn insert(
         &mut self,
         replica: ReplicaId,
@@ -94,11 +94,12 @@ impl Text {
     ) -> Result<Self, IndexError> {
         let n = text.chars().count() as u64;
         self.seq
-            .insert(replica, index as u64, String::from(text), n)
+            .insert(replica, index as u64, Utf8::from(text), n)
             .map(|seq| Text { seq })
     }
 
     /// Deletes the chars in `range` (`end ≤ len`).
+    #[inline]
     pub fn delete(&mut self, replica: ReplicaId, range: Range<usize>) -> Result<Self, IndexError> {
         self.seq
             .delete(replica, range.start as u64, range.end as u64)
@@ -136,10 +137,10 @@ impl Text {
         for r in self.seq.live_runs() {
             let n = r.len as usize;
             if left <= n {
-                return Ok(out + inner(&r.content, left));
+                return Ok(out + inner(r.content.as_str(), left));
             }
             left -= n;
-            out += whole(&r.content);
+            out += whole(r.content.as_str());
         }
         Ok(out)
     }
@@ -297,7 +298,7 @@ mod serde_impl {
 
     impl<'de> Deserialize<'de> for Text {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let repr = Repr::<String>::deserialize(d)?;
+            let repr = Repr::<Utf8>::deserialize(d)?;
             Seq::from_repr(repr)
                 .map(|seq| Text { seq })
                 .map_err(serde::de::Error::custom)
