@@ -94,6 +94,12 @@ pub enum InvariantViolation {
         /// The first unit of the offending item run.
         dot: Dot,
     },
+    /// A sequence would hold more units (tombstones included) than the
+    /// crate supports from peers.
+    SequenceTooLong {
+        /// The bound (units).
+        limit: u64,
+    },
     /// Joining would leave more sequence items waiting for their origins than
     /// the replica's configured pending limit.
     PendingLimit {
@@ -151,6 +157,9 @@ impl fmt::Display for InvariantViolation {
                 f,
                 "sequence item {dot} has content that disagrees with its length or tombstone"
             ),
+            Self::SequenceTooLong { limit } => {
+                write!(f, "a sequence would hold more than {limit} units")
+            }
             Self::PendingLimit { limit } => write!(
                 f,
                 "more than {limit} sequence item runs would wait for missing origins"

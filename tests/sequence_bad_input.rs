@@ -1227,3 +1227,131 @@ fn b22_deltas_of_another_type_are_errors() {
         assert!(other.is_ok(), "panicked on {b:?}");
     }
 }
+
+// ===========================================================================
+// Review regressions (independent review of the sequence module)
+
+/// Equality does not depend on how waiting units were delivered: three
+/// keystroke deltas and one `delta_since` wait as 3 and 1 runs, but hold the
+/// same units, so the states are equal, join commutes and serde round-trips.
+#[test]
+fn review_equality_ignores_how_waiting_runs_are_split() {
+    let (a_id, c_id, z_id) = (ReplicaId::new(1), ReplicaId::new(3), ReplicaId::new(9));
+    let mut c = Text::new();
+    let o = c.insert(c_id, 0, "o").unwrap();
+    let mut a = Text::new();
+    a.join(o.clone());
+    let d1 = a.insert(a_id, 1, "a").unwrap();
+    let d2 = a.insert(a_id, 2, "b").unwrap();
+    let d3 = a.insert(a_id, 3, "c").unwrap();
+    let base = Text::new().insert(z_id, 0, "z").unwrap();
+    let mut x = base.clone();
+    x.join(d1);
+    x.join(d2);
+    x.join(d3);
+    let mut y = base.clone();
+    y.join(a.delta_since(&base.summary()).delta_since(o.context()));
+    assert_eq!(x.pending_len(), 3);
+    assert_eq!(y.pending_len(), 1);
+    assert_eq!(x, y);
+    assert_eq!(x.clone().joined(y.clone()), y.clone().joined(x.clone()));
+    let back: Text = serde_json::from_str(&serde_json::to_string(&x).unwrap()).unwrap();
+    assert_eq!(back, x);
+    // Once "o" arrives, both show the same text and nothing waits.
+    x.join(o.clone());
+    y.join(o);
+    // "o" (replica 3) and "z" (replica 9) were both typed into an empty
+    // text: the smaller replica id comes first.
+    assert_eq!(x.to_string(), "oabcz");
+    assert_eq!(x, y);
+    assert_eq!(x.pending_len(), 0);
+}
+
+/// A peer may not claim events of the local replica it never generated.
+#[test]
+fn review_forged_local_claims_are_rejected() {
+    let me = ReplicaId::new(1);
+    let mut mine = Text::new();
+    mine.insert(me, 0, "a").unwrap();
+    let forged: Text = serde_json::from_value(serde_json::json!({
+        "items": [{"id": {"replica": 1, "counter": 1u64 << 62}, "len": 1,
+                   "left": null, "right": null, "content": "x"}],
+        "deletes": []
+    }))
+    .unwrap();
+    let before = mine.clone();
+    assert_eq!(
+        mine.validated_join_as(me, forged),
+        Err(InvariantViolation::UnknownLocalEvent {
+            dot: converge::Dot::new(me, 1 << 62)
+        })
+    );
+    assert_eq!(mine, before);
+    // The replica's next edit is still acceptable to honest peers.
+    let d = mine.insert(me, 0, "b").unwrap();
+    assert_eq!(Text::new().validated_join(d), Ok(true));
+}
+
+/// Deletes of waiting units do not split the waiting runs, so they neither
+/// overshoot the pending limit nor get refused because of it; an unrelated
+/// complete delta is accepted afterwards.
+#[test]
+fn review_deletes_of_waiting_units_respect_the_pending_limit() {
+    let (a_id, c_id, z_id) = (ReplicaId::new(1), ReplicaId::new(3), ReplicaId::new(9));
+    let mut c = Text::new();
+    let o = c.insert(c_id, 0, "o").unwrap();
+    let mut a = Text::new();
+    a.join(o.clone());
+    let word = a.insert(a_id, 1, "abcdefghi").unwrap();
+    let dels: Vec<Text> = [2usize, 3, 4, 5]
+        .iter()
+        .map(|&i| a.delete(a_id, i - 1..i).unwrap())
+        .collect();
+    let mut x = Text::with_pending_limit(2);
+    let mut z = Text::new();
+    x.join(z.insert(z_id, 0, "z").unwrap());
+    assert_eq!(x.validated_join(word), Ok(true));
+    for d in dels {
+        assert_eq!(x.validated_join(d), Ok(true));
+        assert!(x.pending_len() <= 2);
+    }
+    assert_eq!(x.validated_join(z.insert(z_id, 1, "q").unwrap()), Ok(true));
+    x.join(o);
+    assert_eq!(x.pending_len(), 0);
+    assert_eq!(a.to_string(), "obdfhi");
+    assert_eq!(x.to_string(), "obdfhizq");
+}
+
+/// Units (tombstones included) are bounded, so positions never overflow:
+/// two valid states of 2^62 units each cannot both be joined.
+#[test]
+fn review_total_units_are_bounded() {
+    let huge: u64 = 1 << 62;
+    let tomb = |r: u64| -> Text {
+        serde_json::from_value(serde_json::json!({
+            "items": [{"id": {"replica": r, "counter": 1}, "len": huge,
+                       "left": null, "right": null, "content": null}],
+            "deletes": [{"dot": {"replica": r + 100, "counter": 1}, "len": huge,
+                         "target": {"replica": r, "counter": 1}, "reversed": false}]
+        }))
+        .unwrap()
+    };
+    let mut x = Text::new();
+    assert_eq!(x.validated_join(tomb(1)), Ok(true));
+    let before = x.clone();
+    assert_eq!(
+        x.validated_join(tomb(2)),
+        Err(InvariantViolation::SequenceTooLong { limit: huge })
+    );
+    assert_eq!(x, before);
+    // One state holding both is rejected at decode.
+    let both = serde_json::json!({
+        "items": [
+            {"id": {"replica": 1, "counter": 1}, "len": huge, "left": null, "right": null, "content": null},
+            {"id": {"replica": 2, "counter": 1}, "len": huge, "left": null, "right": null, "content": null}],
+        "deletes": [
+            {"dot": {"replica": 101, "counter": 1}, "len": huge, "target": {"replica": 1, "counter": 1}, "reversed": false},
+            {"dot": {"replica": 102, "counter": 1}, "len": huge, "target": {"replica": 2, "counter": 1}, "reversed": false}]
+    });
+    assert!(serde_json::from_value::<Text>(both).is_err());
+}

@@ -354,6 +354,7 @@ fn prepare<S: Seq>(name: &str, ops: &[Op], expected: &[&str]) -> (Built<S>, Vec<
 /// Uniformly random orders (not necessarily causal).
 fn any_order<S: Seq>(name: &str, ops: &[Op], expected: &[&str]) {
     let (built, expected) = prepare::<S>(name, ops, expected);
+    let mut held = false;
     for k in 0..ORDERS {
         let seed = seed_for(name, 1, k);
         let mut rng = Rng::new(seed);
@@ -362,9 +363,21 @@ fn any_order<S: Seq>(name: &str, ops: &[Op], expected: &[&str]) {
         let mut replica = S::default();
         for &i in &order {
             replica.join(built.deltas[i].clone());
+            held |= replica.pending() > 0;
         }
         assert_outcome(name, "any", &built, &replica, &expected, &order, seed);
     }
+    // not vacuous: where an insert depends on earlier ops, some order must
+    // have delivered it before its origins, and it must have been held
+    let dependent_insert = ops
+        .iter()
+        .zip(&built.past)
+        .any(|(op, past)| matches!(op.kind, Kind::Insert(..)) && !past.is_empty());
+    assert!(
+        held || !dependent_insert,
+        "{name}/{}: no order ever held a delta (pending_len() stayed 0)",
+        S::NAME
+    );
 }
 
 /// Random topological orders: each delta after everything in its causal past.

@@ -10,14 +10,18 @@
 //!   `BLOCK` txns; the owner's deltas (the `Text`s returned by `insert` and
 //!   `delete`) reach the other replica every `EXCHANGE` txns and at every
 //!   hand-over, so the new owner has caught up before it edits and the trace's
-//!   positions stay valid; both replicas must end equal (`==`) to each other,
-//!   with `endContent` and nothing pending;
+//!   positions stay valid; at every hand-over both replicas must be equal
+//!   (`==`) with nothing pending, and at the end both must be equal to each
+//!   other, with `endContent` and nothing pending;
 //! * the same, with every batch of deltas delivered in a shuffled order
 //!   (xorshift, fixed seed) and about half of them twice.
 //!
-//! Tier: the two-replica replays cover the first `CI_TWO_REPLICA_TXNS` txns of
-//! each trace in the default tier (checked against a plain `Vec<char>` replay
-//! of the same prefix) and whole traces with `CONVERGE_TEST_TIER=long`.
+//! Every replay covers whole traces in every tier (at `opt-level = 1` all
+//! twelve tests take about 10 s wall on 2 cores, the slowest, automerge-paper
+//! shuffled, about 5.5 s). `CONVERGE_TEST_TIER=long` adds three more block /
+//! exchange / seed splits per two-replica test. `CONVERGE_TRACE_TXNS=n` replays
+//! only the first `n` txns of each trace (checked against a plain `Vec<char>`
+//! replay of that prefix), to bisect a failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Read;
@@ -31,8 +35,6 @@ const BLOCK: usize = 300;
 /// The owner's deltas reach the other replica every `EXCHANGE` txns (and at
 /// every hand-over).
 const EXCHANGE: usize = 128;
-/// Two-replica replays cover this many txns of each trace in the default tier.
-const CI_TWO_REPLICA_TXNS: usize = 20_000;
 
 #[derive(serde::Deserialize)]
 struct Trace {
@@ -51,6 +53,14 @@ struct Txn {
 
 fn long_tier() -> bool {
     std::env::var("CONVERGE_TEST_TIER").as_deref() == Ok("long")
+}
+
+/// How many txns of `trace` to replay: all, unless `CONVERGE_TRACE_TXNS` says.
+fn txn_limit(trace: &Trace) -> usize {
+    std::env::var("CONVERGE_TRACE_TXNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(trace.txns.len(), |n: usize| n.min(trace.txns.len()))
 }
 
 fn read_trace(name: &str) -> Trace {
@@ -163,11 +173,21 @@ fn one_replica(name: &str) {
     let replica = ReplicaId::new(1);
     let mut text = Text::new();
     let mut sink = Vec::new();
-    for (k, txn) in trace.txns.iter().enumerate() {
+    let limit = txn_limit(trace);
+    for (k, txn) in trace.txns[..limit].iter().enumerate() {
+        // every 997th txn, check the mutators' contract old ⊔ deltas == new
+        let before = (k % 997 == 0).then(|| text.clone());
         apply_txn(name, k, &mut text, replica, txn, &mut sink);
+        if let Some(mut old) = before {
+            for d in sink.drain(..) {
+                old.join(d);
+            }
+            assert!(old == text, "{name}: txn {k}: old.join(deltas) != new");
+        }
         sink.clear();
     }
-    assert_content(name, "one replica", &text, &trace.end_content);
+    let label = format!("one replica, {limit} of {} txns", trace.txns.len());
+    assert_content(name, &label, &text, &model(trace, limit));
 }
 
 /// A tiny xorshift64 for the shuffled deliveries.
@@ -216,41 +236,80 @@ fn deliver(to: &mut Text, batch: &mut Vec<Text>, rng: Option<&mut Rng>) {
     }
 }
 
+/// How a two-replica replay is cut up.
+#[derive(Clone, Copy, Debug)]
+struct Split {
+    /// Txns per ownership block.
+    block: usize,
+    /// The owner's deltas reach the other replica every `exchange` txns (and
+    /// at every hand-over).
+    exchange: usize,
+    /// `Some(seed)`: every batch is delivered shuffled, about half of it twice.
+    shuffle: Option<u64>,
+}
+
+/// The splits each trace is replayed with: one in the default tier, more in
+/// the long tier.
+fn splits(shuffled: bool) -> Vec<Split> {
+    let seed = |k: u64| shuffled.then_some(0x5EED_0000_0000_0001 ^ (k << 32));
+    let mut v = vec![Split {
+        block: BLOCK,
+        exchange: EXCHANGE,
+        shuffle: seed(0),
+    }];
+    if long_tier() {
+        v.push(Split {
+            block: 41,
+            exchange: 17,
+            shuffle: seed(1),
+        });
+        v.push(Split {
+            block: 2_000,
+            exchange: 700,
+            shuffle: seed(2),
+        });
+        v.push(Split {
+            block: 500,
+            exchange: 500,
+            shuffle: seed(3),
+        });
+    }
+    v
+}
+
 /// The first `limit` txns split across replicas 1 and 2 (see the module docs).
 fn two_replicas(name: &str, shuffled: bool) {
+    for split in splits(shuffled) {
+        two_replicas_with(name, split);
+    }
+}
+
+fn two_replicas_with(name: &str, split: Split) {
     let trace = trace(name);
-    let limit = if long_tier() {
-        trace.txns.len()
-    } else {
-        CI_TWO_REPLICA_TXNS.min(trace.txns.len())
-    };
-    let what = if shuffled {
-        "two replicas, shuffled + duplicated deliveries"
-    } else {
-        "two replicas"
-    };
+    let limit = txn_limit(trace);
+    let what = format!("two replicas, {split:?}");
     let ids = [ReplicaId::new(1), ReplicaId::new(2)];
     let mut reps = [Text::new(), Text::new()];
     let mut owner = 0;
     let mut outbox: Vec<Text> = Vec::new();
-    let mut rng = Rng(0x5EED_0000_0000_0001 ^ name.len() as u64);
+    let mut rng = split.shuffle.map(Rng);
     let mut handovers = 0usize;
 
     for (k, txn) in trace.txns[..limit].iter().enumerate() {
-        if k > 0 && k % BLOCK == 0 {
+        if k > 0 && k % split.block == 0 {
             // the other replica catches up, then takes over
             let (a, b) = reps.split_at_mut(1);
             let other = if owner == 0 { &mut b[0] } else { &mut a[0] };
-            deliver(other, &mut outbox, shuffled.then_some(&mut rng));
+            deliver(other, &mut outbox, rng.as_mut());
             assert_eq!(
                 other.pending_len(),
                 0,
                 "{name}: {what}: replica {} waits after catching up at txn {k}",
-                1 - owner + 1
+                2 - owner
             );
             if reps[0] != reps[1] {
                 panic!(
-                    "{name}: {what}: replicas differ at hand-over before txn {k} (same ops delivered): {:?} chars vs {:?} chars, equal text: {}",
+                    "{name}: {what}: replicas differ at the hand-over before txn {k} (same ops delivered): {} vs {} chars, equal text: {}",
                     reps[0].len(),
                     reps[1].len(),
                     reps[0].to_string() == reps[1].to_string()
@@ -258,18 +317,18 @@ fn two_replicas(name: &str, shuffled: bool) {
             }
             owner = 1 - owner;
             handovers += 1;
-        } else if k > 0 && k % EXCHANGE == 0 {
+        } else if k > 0 && k % split.exchange == 0 {
             let (a, b) = reps.split_at_mut(1);
             let other = if owner == 0 { &mut b[0] } else { &mut a[0] };
-            deliver(other, &mut outbox, shuffled.then_some(&mut rng));
+            deliver(other, &mut outbox, rng.as_mut());
         }
         apply_txn(name, k, &mut reps[owner], ids[owner], txn, &mut outbox);
     }
     let (a, b) = reps.split_at_mut(1);
     let other = if owner == 0 { &mut b[0] } else { &mut a[0] };
-    deliver(other, &mut outbox, shuffled.then_some(&mut rng));
+    deliver(other, &mut outbox, rng.as_mut());
 
-    assert!(handovers > 0 || limit <= BLOCK);
+    assert!(handovers > 0 || limit <= split.block);
     let expected = model(trace, limit);
     let label = format!("{what}, {limit} of {} txns", trace.txns.len());
     assert_content(name, &format!("{label}, replica 1"), &reps[0], &expected);

@@ -214,6 +214,12 @@ impl<T: Clone + PartialEq + Debug> Validate for List<T> {
     fn check_compatible(&self, other: &Self) -> Result<(), InvariantViolation> {
         self.seq.check_compatible(&other.seq)
     }
+    fn check_local_claims(&self, local: ReplicaId, other: &Self) -> Result<(), InvariantViolation> {
+        match self.seq.claims_beyond(&other.seq, local) {
+            Some(dot) => Err(InvariantViolation::UnknownLocalEvent { dot }),
+            None => Ok(()),
+        }
+    }
     fn validated_join(&mut self, other: Self) -> Result<bool, InvariantViolation> {
         other.check_invariants()?;
         self.check_compatible(&other)?;

@@ -16,6 +16,10 @@ use crate::lattice::Lattice;
 /// Default bound on item runs waiting for their origins.
 pub const DEFAULT_PENDING_LIMIT: usize = 1 << 16;
 
+/// Most units (tombstones included) a sequence holds from peers: every
+/// position then fits in an `i64`.
+pub(crate) const MAX_UNITS: u64 = 1 << 62;
+
 /// A delete operation run: dots `dot .. dot + len` delete the target units
 /// `target, target ± 1, …` (`-` when `reversed`: backspacing).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -438,44 +442,6 @@ impl<C: Content> Seq<C> {
     fn apply_delete(&mut self, d: DelRun) {
         self.record_delete(d);
         self.delete_ids(d.target.replica, d.lo(), d.lo() + d.len);
-        if !self.pending.is_empty() {
-            self.delete_pending(d.target.replica, d.lo(), d.lo() + d.len);
-        }
-    }
-
-    /// Tombstones the pending units of `r` in `[lo, hi)` (splitting runs;
-    /// a later piece waits for its predecessor, the unit before it).
-    fn delete_pending(&mut self, r: ReplicaId, lo: u64, hi: u64) {
-        let hit = |run: &Run<C>| {
-            !run.deleted && run.id.replica == r && run.id.counter < hi && lo < run.end()
-        };
-        if !self.pending.iter().any(|(_, run)| hit(run)) {
-            return;
-        }
-        let old = core::mem::take(&mut self.pending);
-        for (key, run) in old {
-            if !hit(&run) {
-                self.park(key, run);
-                continue;
-            }
-            let (s, e) = (run.id.counter, run.end());
-            let cuts = [s, lo.clamp(s, e), hi.clamp(s, e), e];
-            let mut first = true;
-            for w in cuts.windows(2) {
-                let (a, b) = (w[0], w[1]);
-                if a >= b {
-                    continue;
-                }
-                let mut piece = run.slice(a - s, b - s);
-                if a >= lo && b <= hi {
-                    piece.deleted = true;
-                    piece.content = C::default();
-                }
-                let k = if first { key } else { Dot::new(r, a - 1) };
-                first = false;
-                self.park(k, piece);
-            }
-        }
     }
 
     fn record_delete(&mut self, d: DelRun) {
@@ -530,17 +496,17 @@ impl<C: Content> Seq<C> {
     /// Integrates `runs` (new ids, not yet integrated) and every pending run
     /// they unblock; runs with a missing origin wait in `pending`.
     fn integrate_all(&mut self, mut stack: Vec<Run<C>>) {
+        // With nothing pending at the start, no run parked here can be woken
+        // here (the stack is in causal order: in-set origins come first), so
+        // parked runs are collected and sorted once — O(k log k), not O(k·P).
+        let defer = self.pending.is_empty();
+        let mut parked: Vec<(Dot, Run<C>)> = Vec::new();
         while let Some(run) = stack.pop() {
             if let Some(m) = self.missing_origin(&run) {
-                let (r, s, e) = (run.id.replica, run.id.counter, run.end());
-                let dead = if run.deleted {
-                    SmallVec::new()
+                if defer {
+                    parked.push((m, run));
                 } else {
-                    covered(self.deleted.replica_ranges(r), s, e)
-                };
-                self.park(m, run);
-                for (a, b) in dead {
-                    self.delete_pending(r, a, b);
+                    self.park(m, run);
                 }
                 continue;
             }
@@ -553,6 +519,56 @@ impl<C: Content> Seq<C> {
                 stack.extend(self.pending.drain(a..b).map(|(_, run)| run));
             }
         }
+        if !parked.is_empty() {
+            self.pending.extend(parked);
+            self.pending.sort_by_key(|(k, r)| (*k, r.id));
+        }
+    }
+
+    /// A waiting run split where deletes already received tombstone it
+    /// (waiting runs stay whole; their tombstones are applied when they are
+    /// integrated, and shown in every canonical view).
+    fn split_dead(&self, run: &Run<C>) -> SmallVec<[Run<C>; 1]> {
+        let (r, s, e) = (run.id.replica, run.id.counter, run.end());
+        let dead = if run.deleted {
+            SmallVec::new()
+        } else {
+            covered(self.deleted.replica_ranges(r), s, e)
+        };
+        let mut out = SmallVec::new();
+        if dead.is_empty() {
+            out.push(run.clone());
+            return out;
+        }
+        let mut c = s;
+        let mut push = |a: u64, b: u64, is_dead: bool| {
+            let mut piece = run.slice(a - s, b - s);
+            if is_dead {
+                piece.deleted = true;
+                piece.content = C::default();
+            }
+            out.push(piece);
+        };
+        for (a, b) in dead {
+            if c < a {
+                push(c, a, false);
+            }
+            push(a, b, true);
+            c = b;
+        }
+        if c < e {
+            push(c, e, false);
+        }
+        out
+    }
+
+    /// The waiting runs, tombstones applied.
+    fn pending_view(&self) -> Vec<Run<C>> {
+        let mut out = Vec::with_capacity(self.pending.len());
+        for r in self.pending_runs() {
+            out.extend(self.split_dead(r));
+        }
+        out
     }
 
     /// Integrates one run whose origins are present (FugueMax, in the
@@ -718,19 +734,41 @@ impl<C: Content> Seq<C> {
     /// Joins on a copy when the pending bound could be exceeded, so that a
     /// rejected join leaves `self` unchanged.
     pub(crate) fn join_bounded(&mut self, other: Self) -> Result<bool, InvariantViolation> {
-        let other_runs = other.tree.run_count() + other.pending.len();
-        if self.pending.len() + other_runs <= self.pending_limit {
+        // Total units (tombstones included) stay below MAX_UNITS, so every
+        // position and count fits in an i64.
+        let units = |s: &Self| s.tree.tot() + s.pending_runs().map(|r| r.len).sum::<u64>();
+        if units(self).saturating_add(units(&other)) > MAX_UNITS {
+            return Err(InvariantViolation::SequenceTooLong { limit: MAX_UNITS });
+        }
+        // Pending grows by at most one entry per new piece of an item run.
+        let mut growth = 0;
+        for run in other.tree.runs().chain(other.pending_runs()) {
+            growth += uncovered(
+                self.ctx.replica_ranges(run.id.replica),
+                run.id.counter,
+                run.end(),
+            )
+            .len();
+        }
+        if self.pending.len() + growth <= self.pending_limit {
             return Ok(self.join_impl(other));
         }
         let mut copy = self.clone();
         let changed = copy.join_impl(other);
-        if copy.pending.len() > self.pending_limit {
+        if copy.pending.len() > self.pending_limit.max(self.pending.len()) {
             return Err(InvariantViolation::PendingLimit {
                 limit: self.pending_limit,
             });
         }
         *self = copy;
         Ok(changed)
+    }
+
+    /// The highest event of `local` that `other` claims beyond this state.
+    pub(crate) fn claims_beyond(&self, other: &Self, local: ReplicaId) -> Option<Dot> {
+        let mine = self.ctx.max_counter(local);
+        let theirs = other.ctx.max_counter(local);
+        (theirs > mine).then(|| Dot::new(local, theirs))
     }
 
     // ----------------------------------------------------------- delta since
@@ -750,7 +788,7 @@ impl<C: Content> Seq<C> {
         for run in self.tree.runs() {
             take(run);
         }
-        for run in self.pending_runs() {
+        for run in &self.pending_view() {
             take(run);
         }
         // Tombstones shipped: their deletes go along even when the peer has
@@ -838,8 +876,9 @@ impl<C: Content> Seq<C> {
     /// Item runs (integrated and pending) sorted by id, merged where one
     /// continues the other, split where the tombstone state changes.
     pub(crate) fn canonical_items(&self) -> Vec<Run<C>> {
+        let waiting = self.pending_view();
         let mut all: Vec<&Run<C>> = self.tree.runs().collect();
-        all.extend(self.pending_runs());
+        all.extend(waiting.iter());
         all.sort_unstable_by_key(|r| r.id);
         canonical(all.into_iter())
     }
@@ -862,6 +901,13 @@ impl<C: Content> Seq<C> {
     /// Checks the item and delete runs of a state from a peer.
     pub(crate) fn check_parts(items: &[Run<C>], dels: &[DelRun]) -> Result<(), InvariantViolation> {
         let max = Dot::MAX_COUNTER;
+        let mut units: u64 = 0;
+        for r in items {
+            units = units.saturating_add(r.len);
+        }
+        if units > MAX_UNITS {
+            return Err(InvariantViolation::SequenceTooLong { limit: MAX_UNITS });
+        }
         let mut ids: Vec<(Dot, u64)> = Vec::with_capacity(items.len() + dels.len());
         for r in items {
             let d = r.id;
@@ -1127,7 +1173,6 @@ impl<C: Content> PartialEq for Seq<C> {
         self.ctx == other.ctx
             && self.tree.vis() == other.tree.vis()
             && self.tree.tot() == other.tree.tot()
-            && self.pending.len() == other.pending.len()
             && canonical(self.tree.runs()) == canonical(other.tree.runs())
             && self.canonical_items() == other.canonical_items()
             && self.canonical_deletes() == other.canonical_deletes()
