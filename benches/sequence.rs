@@ -1,7 +1,7 @@
-//! `Text` over the four real editing traces, against a plain `String`.
+//! `Text` over the four real editing traces, against a plain gap buffer.
 //!
-//! Each trace group holds: `string_replay` (the baseline: the same edits on
-//! a `String`, no replication), `text_replay` (every edit on a `Text`,
+//! Each trace group holds: `gap_buffer_replay` (the baseline: the same edits
+//! on a plain gap buffer of chars, no replication), `text_replay` (every edit on a `Text`,
 //! keeping the delta each returns), `encode` / `decode` (postcard, the full
 //! state), `merge_fresh` (decode the full state from bytes and
 //! `validated_join` it into an empty replica: "merge all changes into a fresh
@@ -70,18 +70,79 @@ fn replay_text(ops: &[(usize, usize, String)]) -> (Text, usize) {
     (t, deltas)
 }
 
-fn replay_string(ops: &[(usize, usize, String)]) -> String {
-    let mut s = String::new();
-    let byte = |s: &str, c: usize| s.char_indices().nth(c).map_or(s.len(), |(b, _)| b);
-    for (pos, del, ins) in ops {
-        let at = byte(&s, *pos);
-        if *del > 0 {
-            let end = at + byte(&s[at..], *del);
-            s.replace_range(at..end, "");
+/// The plain baseline: a gap buffer of chars (no replication). Local
+/// edits move the gap to the cursor, so sequential typing is O(1) per char.
+struct GapBuffer {
+    buf: Vec<char>,
+    gap_start: usize,
+    gap_end: usize,
+}
+
+impl GapBuffer {
+    fn new() -> Self {
+        GapBuffer {
+            buf: vec!['\0'; 64],
+            gap_start: 0,
+            gap_end: 64,
         }
-        s.insert_str(at, ins);
     }
-    s
+
+    fn move_gap(&mut self, pos: usize) {
+        if pos < self.gap_start {
+            let n = self.gap_start - pos;
+            self.buf.copy_within(pos..self.gap_start, self.gap_end - n);
+            self.gap_start = pos;
+            self.gap_end -= n;
+        } else if pos > self.gap_start {
+            let n = pos - self.gap_start;
+            self.buf
+                .copy_within(self.gap_end..self.gap_end + n, self.gap_start);
+            self.gap_start += n;
+            self.gap_end += n;
+        }
+    }
+
+    fn insert(&mut self, pos: usize, text: &str) {
+        self.move_gap(pos);
+        for c in text.chars() {
+            if self.gap_start == self.gap_end {
+                let grow = self.buf.len().max(64);
+                let tail = self.buf.len() - self.gap_end;
+                self.buf.resize(self.buf.len() + grow, '\0');
+                let end = self.buf.len();
+                self.buf
+                    .copy_within(self.gap_end..self.gap_end + tail, end - tail);
+                self.gap_end = end - tail;
+            }
+            self.buf[self.gap_start] = c;
+            self.gap_start += 1;
+        }
+    }
+
+    fn delete(&mut self, pos: usize, n: usize) {
+        self.move_gap(pos);
+        self.gap_end += n;
+    }
+
+    fn text(&self) -> String {
+        self.buf[..self.gap_start]
+            .iter()
+            .chain(&self.buf[self.gap_end..])
+            .collect()
+    }
+}
+
+fn replay_gap_buffer(ops: &[(usize, usize, String)]) -> GapBuffer {
+    let mut g = GapBuffer::new();
+    for (pos, del, ins) in ops {
+        if *del > 0 {
+            g.delete(*pos, *del);
+        }
+        if !ins.is_empty() {
+            g.insert(*pos, ins);
+        }
+    }
+    g
 }
 
 fn traces(c: &mut Criterion) {
@@ -89,7 +150,11 @@ fn traces(c: &mut Criterion) {
         let (ops, end) = load(name);
         let (text, _) = replay_text(&ops);
         assert_eq!(text.to_string(), end, "{name}: converge replay");
-        assert_eq!(replay_string(&ops), end, "{name}: String replay");
+        assert_eq!(
+            replay_gap_buffer(&ops).text(),
+            end,
+            "{name}: gap buffer replay"
+        );
         let bytes = postcard::to_allocvec(&text).unwrap_or_default();
         let cut = ops.len() - ops.len() / 100;
         let (behind, _) = replay_text(&ops[..cut]);
@@ -101,8 +166,8 @@ fn traces(c: &mut Criterion) {
             .warm_up_time(Duration::from_millis(500))
             .measurement_time(Duration::from_secs(3))
             .sampling_mode(SamplingMode::Flat);
-        g.bench_function("string_replay", |b| {
-            b.iter_with_large_drop(|| replay_string(black_box(&ops)))
+        g.bench_function("gap_buffer_replay", |b| {
+            b.iter_with_large_drop(|| replay_gap_buffer(black_box(&ops)))
         });
         g.bench_function("text_replay", |b| {
             b.iter_with_large_drop(|| replay_text(black_box(&ops)))
