@@ -77,6 +77,7 @@ pub mod map;
 pub mod register;
 pub mod sequence;
 pub mod set;
+pub mod sync;
 
 pub use causal::{
     CausalContext, CausalCrdt, Dot, DotFun, DotMap, DotSet, DotStore, ReplicaId, VersionVector,
