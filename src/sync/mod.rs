@@ -56,6 +56,10 @@
 //! assert_eq!(x.buffered(), 0); // acknowledged by its only peer: collected
 //! ```
 
+mod conflicts;
+
+pub use conflicts::{Concurrent, Conflicts, KeyConflict, Overwritten, Siblings};
+
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
 use core::fmt;
@@ -469,6 +473,46 @@ impl<T: Lattice + DeltaSince + Validate> Node<T> {
                 state: self.state.delta_since(&summary),
             }]),
         }
+    }
+
+    /// [`receive`](Self::receive), reporting every conflict the merge
+    /// reveals to `on_conflict` (see [`Conflicts`]): the on-merge hook.
+    ///
+    /// ```
+    /// use converge::sync::{Node, Siblings, SyncConfig};
+    /// use converge::{MvRegister, ReplicaId};
+    /// let (a, b) = (ReplicaId::new(1), ReplicaId::new(2));
+    /// let mut x: Node<MvRegister<&str>> = Node::new(a, [b], SyncConfig::default());
+    /// let mut y: Node<MvRegister<&str>> = Node::new(b, [a], SyncConfig::default());
+    /// x.update(|s, r| s.write(r, "10:00"));
+    /// y.update(|s, r| s.write(r, "11:00"));
+    /// let mut seen = Vec::new();
+    /// let msg = y.sync_to(a).unwrap();
+    /// x.receive_with(msg, |c| seen.push(c)).unwrap();
+    /// assert_eq!(seen, [Siblings { values: vec!["10:00", "11:00"] }]);
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`receive`](Self::receive); nothing is reported then.
+    pub fn receive_with(
+        &mut self,
+        msg: Message<T>,
+        mut on_conflict: impl FnMut(T::Conflict),
+    ) -> Result<Vec<Message<T>>, SyncError>
+    where
+        T: Conflicts,
+    {
+        let snapshot = match &msg {
+            Message::Deltas { delta, .. } => Some(self.state.snapshot(delta)),
+            Message::State { state, .. } => Some(self.state.snapshot(state)),
+            _ => None,
+        };
+        let replies = self.receive(msg)?;
+        if let Some(s) = snapshot {
+            self.state.conflicts(s, &mut on_conflict);
+        }
+        Ok(replies)
     }
 
     fn note_received(&mut self, from: ReplicaId, end: u64) {
