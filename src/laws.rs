@@ -515,7 +515,7 @@ fn scale(f: u16, n: usize) -> usize {
 }
 
 /// Sequence operations for [`List<u8>`](crate::List) and
-/// [`Text`](crate::Text). A `List<u8>` receives the UTF-8 bytes of the
+/// [`Text`]. A `List<u8>` receives the UTF-8 bytes of the
 /// text; a `Text` its chars (indices count chars there).
 #[derive(Clone, Debug)]
 pub enum SeqOp {

@@ -26,7 +26,7 @@
 //! ```
 //!
 //! How it works (details and measurements in `docs/sequence.md`):
-//! - Each inserted unit has an id (a [`Dot`](crate::Dot)), an origin-left and
+//! - Each inserted unit has an id (a [`Dot`]), an origin-left and
 //!   an origin-right: its neighbours when it was inserted. Consecutive units
 //!   typed by one replica form one *run* (run-length encoded).
 //! - Runs live in document order (tombstones included) in an order-statistic
