@@ -2,6 +2,8 @@
 //! and the bounded buffer (D10), restart, digest sync (D9), conflict
 //! reports, and rejection of bad messages (the node is unchanged).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use converge::sync::{Message, Node, Overwritten, Siblings, SyncConfig, SyncError};
 use converge::{
     Embedded, InvariantViolation, Lattice, LwwRegister, MvRegister, OrMap, OrSet, ReplicaId, Text,
@@ -320,4 +322,29 @@ fn texts_in_a_map_sync_through_nodes() {
     assert_eq!(title(&a), Some("Hello world".to_string()));
     assert_eq!(a.state(), b.state());
     assert!(a.state().leq(b.state()));
+}
+
+#[test]
+fn writes_travel_through_intermediate_nodes() {
+    // A — B — C in a line: A and C never talk directly.
+    let mut a = node(A, &[B]);
+    let mut b = node(B, &[A, C]);
+    let mut c = node(C, &[B]);
+    for i in 0..3 {
+        a.update(|s, r| s.insert(r, i));
+    }
+    c.update(|s, r| s.insert(r, 100));
+    for _ in 0..3 {
+        push(&mut a, &mut b);
+        push(&mut b, &mut c);
+        push(&mut c, &mut b);
+        push(&mut b, &mut a);
+    }
+    assert_eq!(a.state(), c.state());
+    assert_eq!(a.state().len(), 4);
+    // Quiescent: nothing left to send, buffers collected.
+    for (x, y) in [(&a, B), (&c, B), (&b, A), (&b, C)] {
+        assert!(x.sync_to(y).is_none());
+    }
+    assert_eq!(a.buffered() + b.buffered() + c.buffered(), 0);
 }

@@ -16,7 +16,8 @@
 //!   nothing still takes a number, so acknowledgements never skip one);
 //! - to peer `j` it sends the *delta interval* `Δ[a, b)`: the join of its
 //!   deltas `a..b`, where `a` is the last number `j` acknowledged;
-//! - `j` joins it (validated), and acknowledges `b`;
+//! - `j` joins it (validated), and acknowledges `b`; what it learned is
+//!   numbered and buffered in `j` too, so it travels on to `j`'s peers;
 //! - deltas every peer acknowledged are dropped from the buffer;
 //! - a peer whose interval is no longer buffered (it fell behind more than
 //!   [`SyncConfig::max_buffer`] deltas, or acknowledgements were lost in a
@@ -235,8 +236,9 @@ pub struct Node<T> {
     state: T,
     /// Durable: number of deltas recorded.
     seq: u64,
-    /// Volatile: deltas numbered `first..seq` (`first = seq - buffer.len()`).
-    buffer: VecDeque<T>,
+    /// Volatile: deltas numbered `first..seq` (`first = seq - buffer.len()`),
+    /// each with the peer it was learned from (`None`: a local update).
+    buffer: VecDeque<(Option<ReplicaId>, T)>,
     peers: BTreeMap<ReplicaId, Peer>,
     config: SyncConfig,
     max_buffered: usize,
@@ -321,7 +323,7 @@ impl<T: Lattice + DeltaSince + Validate> Node<T> {
     /// delta is numbered and buffered, even when it is empty.
     pub fn update(&mut self, f: impl FnOnce(&mut T, ReplicaId) -> T) {
         let delta = f(&mut self.state, self.id);
-        self.record(delta);
+        self.record(None, delta);
     }
 
     /// Like [`update`](Self::update) for fallible mutators: on error nothing
@@ -336,13 +338,13 @@ impl<T: Lattice + DeltaSince + Validate> Node<T> {
         f: impl FnOnce(&mut T, ReplicaId) -> Result<T, E>,
     ) -> Result<(), E> {
         let delta = f(&mut self.state, self.id)?;
-        self.record(delta);
+        self.record(None, delta);
         Ok(())
     }
 
-    fn record(&mut self, delta: T) {
+    fn record(&mut self, origin: Option<ReplicaId>, delta: T) {
         self.seq += 1;
-        self.buffer.push_back(delta);
+        self.buffer.push_back((origin, delta));
         if self.buffer.len() > self.config.max_buffer {
             self.buffer.pop_front();
         }
@@ -376,9 +378,12 @@ impl<T: Lattice + DeltaSince + Validate> Node<T> {
         match p.acked {
             Some(a) if a >= self.seq => None,
             Some(a) if a >= self.first() => {
+                // What was learned from `peer` does not go back to it.
                 let mut delta = T::default();
-                for d in self.buffer.iter().skip((a - self.first()) as usize) {
-                    delta.join(d.clone());
+                for (origin, d) in self.buffer.iter().skip((a - self.first()) as usize) {
+                    if *origin != Some(peer) {
+                        delta.join(d.clone());
+                    }
                 }
                 Some(Message::Deltas {
                     from: self.id,
@@ -434,9 +439,7 @@ impl<T: Lattice + DeltaSince + Validate> Node<T> {
                         start,
                     });
                 }
-                self.state
-                    .validated_join_as(self.id, delta)
-                    .map_err(SyncError::Invalid)?;
+                self.join_and_forward(from, delta)?;
                 self.note_received(from, end);
                 Ok(alloc::vec![Message::Ack {
                     from: self.id,
@@ -444,9 +447,7 @@ impl<T: Lattice + DeltaSince + Validate> Node<T> {
                 }])
             }
             Message::State { end, state, .. } => {
-                self.state
-                    .validated_join_as(self.id, state)
-                    .map_err(SyncError::Invalid)?;
+                self.join_and_forward(from, state)?;
                 self.note_received(from, end);
                 Ok(alloc::vec![Message::Ack {
                     from: self.id,
@@ -513,6 +514,27 @@ impl<T: Lattice + DeltaSince + Validate> Node<T> {
             self.state.conflicts(s, &mut on_conflict);
         }
         Ok(replies)
+    }
+
+    /// Joins a peer's payload; when it adds something, it is also numbered
+    /// and buffered like a local delta, so it travels on to the other peers
+    /// (Algorithm 2: a node relays what it learns, and a write reaches
+    /// nodes with no direct link to its origin).
+    ///
+    /// Only the part that was new here is buffered (the payload minus what
+    /// this node already had: `delta_since` of its summary), and it is not
+    /// sent back to the peer it came from — the "remove redundant" and
+    /// "avoid back-propagation" refinements of the paper's Algorithm 2.
+    fn join_and_forward(&mut self, from: ReplicaId, payload: T) -> Result<(), SyncError> {
+        let fresh = payload.delta_since(&self.state.summary());
+        let changed = self
+            .state
+            .validated_join_as(self.id, payload)
+            .map_err(SyncError::Invalid)?;
+        if changed {
+            self.record(Some(from), fresh);
+        }
+        Ok(())
     }
 
     fn note_received(&mut self, from: ReplicaId, end: u64) {
