@@ -28,12 +28,12 @@
 //! be lost, duplicated or reordered: a lost interval is re-sent (the
 //! acknowledgement did not advance), a duplicate changes nothing.
 //!
-//! **What to persist** (the durable part): the state, the delta counter
-//! ([`Node::seq`]) and the highest interval end acknowledged to each peer
-//! ([`Node::acked_to`]). The delta buffer and the acknowledgements received
-//! are volatile: after a restart ([`Node::restart`]) the node falls back to
-//! full state or digest for every peer once, and loses nothing that was
-//! acknowledged.
+//! **What to persist** (the durable part, [`Node::durable`]): the state,
+//! the delta counter ([`Node::seq`]) and the highest interval end
+//! acknowledged to each peer ([`Node::acked_to`]). The delta buffer and the
+//! acknowledgements received are volatile: after a restart
+//! ([`Node::resume`], or [`Node::restart`] in tests) the node falls back to
+//! full state for every peer once, and loses nothing that was acknowledged.
 //!
 //! ```
 //! use converge::sync::{Node, SyncConfig};
@@ -219,6 +219,20 @@ impl fmt::Display for SyncError {
 #[cfg(feature = "std")]
 impl std::error::Error for SyncError {}
 
+/// The durable part of a [`Node`]: what must be persisted (atomically)
+/// so that a restart loses nothing that was acknowledged.
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Durable<T> {
+    /// The state.
+    pub state: T,
+    /// Deltas numbered so far ([`Node::seq`]).
+    pub seq: u64,
+    /// Per peer, the end of what this node acknowledged to it
+    /// ([`Node::acked_to`]).
+    pub acked_to: Vec<(ReplicaId, u64)>,
+}
+
 /// Per-peer bookkeeping.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Peer {
@@ -285,6 +299,33 @@ impl<T: Lattice + DeltaSince + Validate> Node<T> {
             peers,
             config,
             max_buffered: 0,
+        }
+    }
+
+    /// A node resumed from its [`Durable`] part (after a crash or a
+    /// restart): nothing acknowledged is lost; every peer gets the full
+    /// state once, since the delta buffer was volatile.
+    pub fn resume(
+        id: ReplicaId,
+        peers: impl IntoIterator<Item = ReplicaId>,
+        config: SyncConfig,
+        durable: Durable<T>,
+    ) -> Self {
+        let mut node = Self::with_state(id, peers, config, durable.state, durable.seq);
+        for (peer, upto) in durable.acked_to {
+            if let Some(p) = node.peers.get_mut(&peer) {
+                p.acked_to = upto;
+            }
+        }
+        node
+    }
+
+    /// The durable part to persist (see the [module docs](self)).
+    pub fn durable(&self) -> Durable<T> {
+        Durable {
+            state: self.state.clone(),
+            seq: self.seq,
+            acked_to: self.peers.iter().map(|(&r, p)| (r, p.acked_to)).collect(),
         }
     }
 
