@@ -377,3 +377,34 @@ fn a_node_resumed_from_its_durable_part_continues_without_a_gap() {
     // A's own buffer was volatile: B gets A's full state once.
     assert!(matches!(a2.sync_to(B), Some(Message::State { .. })));
 }
+
+#[test]
+fn malformed_message_bytes_are_errors_not_panics() {
+    let mut a = node(A, &[B]);
+    for i in 0..20 {
+        a.update(|s, r| s.insert(r, i));
+    }
+    let m = a.sync_to(B).unwrap();
+    let bytes = postcard::to_allocvec(&m).unwrap();
+    // Every strict prefix, and every single-byte corruption, fails to decode
+    // or decodes to a valid message; none panics.
+    for n in 0..bytes.len() {
+        assert!(postcard::from_bytes::<Message<Set>>(&bytes[..n]).is_err());
+    }
+    let mut b = node(B, &[A]);
+    for i in 0..bytes.len() {
+        for x in [0x00, 0xff, 0x80] {
+            let mut bad = bytes.clone();
+            bad[i] = x;
+            if let Ok(msg) = postcard::from_bytes::<Message<Set>>(&bad) {
+                let before = b.clone();
+                if b.receive(msg).is_err() {
+                    assert_eq!(b.state(), before.state());
+                    assert_eq!(b.seq(), before.seq());
+                }
+                b = before;
+            }
+        }
+    }
+    assert!(serde_json::from_str::<Message<Set>>("{\"Deltas\":{}}").is_err());
+}
