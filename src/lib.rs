@@ -53,6 +53,14 @@
 //! summary. [`Validate`] checks a state from an untrusted peer before it is
 //! joined. See `docs/ARCHITECTURE.md` and `docs/causality.md`.
 //!
+//! ## Replication
+//!
+//! [`sync::Node`] wraps a replica and runs the protocol that ships those
+//! deltas: delta intervals with acknowledgements, digest sync, full-state
+//! fallback, and an on-merge hook that reports concurrent writes
+//! ([`sync::Conflicts`]). It does no I/O: messages are values. See
+//! `docs/replication.md` and `cargo run --release --example multi_leader`.
+//!
 //! ## Features
 //!
 //! - `std` (default): `std::error::Error` impls and a wall-clock
@@ -60,6 +68,8 @@
 //! - `serde` (default): every state and delta serialises; deserialising
 //!   validates every invariant.
 //! - `proptest`: strategies and reusable law checkers in the `laws` module.
+//! - `sim` (implies `proptest`): a deterministic network simulator, the
+//!   `sim` module.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_code)]
@@ -77,6 +87,8 @@ pub mod map;
 pub mod register;
 pub mod sequence;
 pub mod set;
+#[cfg(feature = "sim")]
+pub mod sim;
 pub mod sync;
 
 pub use causal::{
