@@ -253,6 +253,9 @@ pub struct Node<T> {
     /// Volatile: deltas numbered `first..seq` (`first = seq - buffer.len()`),
     /// each with the peer it was learned from (`None`: a local update).
     buffer: VecDeque<(Option<ReplicaId>, T)>,
+    /// Volatile: deltas numbered below this were dropped by the buffer
+    /// bound (a peer still needing one gets the full state).
+    overflowed: u64,
     peers: BTreeMap<ReplicaId, Peer>,
     config: SyncConfig,
     max_buffered: usize,
@@ -296,6 +299,7 @@ impl<T: Lattice + DeltaSince + Validate> Node<T> {
             state,
             seq,
             buffer: VecDeque::new(),
+            overflowed: seq,
             peers,
             config,
             max_buffered: 0,
@@ -388,6 +392,7 @@ impl<T: Lattice + DeltaSince + Validate> Node<T> {
         self.buffer.push_back((origin, delta));
         if self.buffer.len() > self.config.max_buffer {
             self.buffer.pop_front();
+            self.overflowed = self.first();
         }
         self.max_buffered = self.max_buffered.max(self.buffer.len());
         self.collect();
@@ -399,32 +404,46 @@ impl<T: Lattice + DeltaSince + Validate> Node<T> {
     }
 
     /// Drops deltas every peer acknowledged.
+    ///
+    /// A delta learned from a peer counts as acknowledged by that peer.
     fn collect(&mut self) {
-        let min = self
-            .peers
-            .values()
-            .map(|p| p.acked.unwrap_or(0))
-            .min()
-            .unwrap_or(self.seq);
-        while self.first() < min && !self.buffer.is_empty() {
+        while let Some((origin, _)) = self.buffer.front() {
+            let n = self.first();
+            let done = self
+                .peers
+                .iter()
+                .all(|(r, p)| p.acked.is_some_and(|a| a > n) || *origin == Some(*r));
+            if !done {
+                break;
+            }
             self.buffer.pop_front();
         }
     }
 
     /// The message `peer` needs from this node now: the delta interval since
-    /// its last acknowledgement, or the full state when that interval is no
-    /// longer buffered; `None` when it has acknowledged everything.
+    /// its last acknowledgement, or the full state when part of that
+    /// interval was dropped by the buffer bound (or lost in a restart);
+    /// `None` when it has nothing to learn (everything since its
+    /// acknowledgement came from it).
     pub fn sync_to(&self, peer: ReplicaId) -> Option<Message<T>> {
         let p = self.peers.get(&peer)?;
         match p.acked {
             Some(a) if a >= self.seq => None,
-            Some(a) if a >= self.first() => {
+            // Deltas below `first` that the bound did not drop were
+            // collected: `peer` acknowledged them or sent them.
+            Some(a) if a >= self.overflowed => {
                 // What was learned from `peer` does not go back to it.
+                let skip = a.saturating_sub(self.first()) as usize;
                 let mut delta = T::default();
-                for (origin, d) in self.buffer.iter().skip((a - self.first()) as usize) {
+                let mut any = false;
+                for (origin, d) in self.buffer.iter().skip(skip) {
                     if *origin != Some(peer) {
                         delta.join(d.clone());
+                        any = true;
                     }
+                }
+                if !any {
+                    return None;
                 }
                 Some(Message::Deltas {
                     from: self.id,
@@ -589,6 +608,7 @@ impl<T: Lattice + DeltaSince + Validate> Node<T> {
     /// counter, acknowledgements sent) survives.
     pub fn restart(&mut self) {
         self.buffer.clear();
+        self.overflowed = self.seq;
         for p in self.peers.values_mut() {
             p.acked = None;
         }
