@@ -408,3 +408,31 @@ fn malformed_message_bytes_are_errors_not_panics() {
     }
     assert!(serde_json::from_str::<Message<Set>>("{\"Deltas\":{}}").is_err());
 }
+
+#[test]
+fn a_duplicate_or_a_known_conflict_is_not_reported_again() {
+    let mut a: Node<MvRegister<&str>> = Node::new(A, [B], SyncConfig::default());
+    let mut b: Node<MvRegister<&str>> = Node::new(B, [A], SyncConfig::default());
+    a.update(|s, r| s.write(r, "x"));
+    b.update(|s, r| s.write(r, "y"));
+    let m = b.sync_to(A).unwrap();
+    let mut reports = 0;
+    a.receive_with(m.clone(), |_| reports += 1).unwrap();
+    a.receive_with(m, |_| reports += 1).unwrap();
+    // The same writes again as a full state (a fallback after a restart).
+    let state = Message::State {
+        from: B,
+        end: b.seq(),
+        state: b.state().clone(),
+    };
+    a.receive_with(state, |_| reports += 1).unwrap();
+    assert_eq!(reports, 1);
+}
+
+#[test]
+fn a_node_seeded_with_data_sends_it() {
+    let mut seeded = Set::new();
+    let _ = seeded.insert(A, 1);
+    let a: Node<Set> = Node::with_state(A, [B], SyncConfig::default(), seeded, 0);
+    assert!(matches!(a.sync_to(B), Some(Message::State { .. })));
+}

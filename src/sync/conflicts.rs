@@ -45,15 +45,19 @@ pub struct Siblings<T> {
 
 impl<T: Clone + PartialEq + Debug> Conflicts for MvRegister<T> {
     type Conflict = Siblings<T>;
-    /// Whether the incoming state wrote anything.
-    type Snapshot = bool;
+    /// The local values, when the incoming state wrote anything.
+    type Snapshot = Option<Vec<T>>;
 
-    fn snapshot(&self, incoming: &Self) -> bool {
-        incoming.values().len() > 0
+    fn snapshot(&self, incoming: &Self) -> Self::Snapshot {
+        (incoming.values().len() > 0).then(|| self.values().cloned().collect())
     }
 
-    fn conflicts(&self, wrote: bool, report: &mut dyn FnMut(Siblings<T>)) {
-        if wrote && self.is_conflicted() {
+    /// Reports the siblings when the merge changed them and more than one
+    /// remains (a duplicate or an already-known conflict is not reported
+    /// again).
+    fn conflicts(&self, before: Self::Snapshot, report: &mut dyn FnMut(Siblings<T>)) {
+        let Some(before) = before else { return };
+        if self.is_conflicted() && !self.values().eq(before.iter()) {
             report(Siblings {
                 values: self.values().cloned().collect(),
             });
@@ -111,14 +115,18 @@ pub struct Concurrent {
 
 impl<L: Validate + Debug> Conflicts for Embedded<L> {
     type Conflict = Concurrent;
-    type Snapshot = bool;
+    /// The local value, when the incoming state wrote anything.
+    type Snapshot = Option<L>;
 
-    fn snapshot(&self, incoming: &Self) -> bool {
-        !incoming.is_empty()
+    fn snapshot(&self, incoming: &Self) -> Option<L> {
+        (!incoming.is_empty()).then(|| self.value())
     }
 
-    fn conflicts(&self, wrote: bool, report: &mut dyn FnMut(Concurrent)) {
-        if wrote && self.siblings() > 1 {
+    /// Reports when the merge changed the value and concurrent versions
+    /// remain side by side.
+    fn conflicts(&self, before: Option<L>, report: &mut dyn FnMut(Concurrent)) {
+        let Some(before) = before else { return };
+        if self.siblings() > 1 && self.value() != before {
             report(Concurrent {
                 versions: self.siblings(),
             });

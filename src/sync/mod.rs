@@ -30,7 +30,9 @@
 //!
 //! **What to persist** (the durable part, [`Node::durable`]): the state,
 //! the delta counter ([`Node::seq`]) and the highest interval end
-//! acknowledged to each peer ([`Node::acked_to`]). The delta buffer and the
+//! acknowledged to each peer ([`Node::acked_to`]) — after every `update`
+//! and every `receive`, before anything is sent (an `Ack` lets the peer
+//! forget what it acknowledges; a relayed delta takes a number). The delta buffer and the
 //! acknowledgements received are volatile: after a restart
 //! ([`Node::resume`], or [`Node::restart`] in tests) the node falls back to
 //! full state for every peer once, and loses nothing that was acknowledged.
@@ -220,7 +222,9 @@ impl fmt::Display for SyncError {
 impl std::error::Error for SyncError {}
 
 /// The durable part of a [`Node`]: what must be persisted (atomically)
-/// so that a restart loses nothing that was acknowledged.
+/// so that a restart loses nothing that was acknowledged. Persist it after
+/// every [`Node::update`] and every [`Node::receive`], before sending what
+/// they produced (`sync_to` output or the returned replies).
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Durable<T> {
@@ -288,7 +292,12 @@ impl<T: Lattice + DeltaSince + Validate> Node<T> {
                 (
                     p,
                     Peer {
-                        acked: if seq == 0 { Some(0) } else { None },
+                        // A fresh, empty node: peers have all of it.
+                        acked: if seq == 0 && state.is_bottom() {
+                            Some(0)
+                        } else {
+                            None
+                        },
                         acked_to: 0,
                     },
                 )
@@ -569,8 +578,11 @@ impl<T: Lattice + DeltaSince + Validate> Node<T> {
             Message::State { state, .. } => Some(self.state.snapshot(state)),
             _ => None,
         };
+        let seq = self.seq;
         let replies = self.receive(msg)?;
-        if let Some(s) = snapshot {
+        // A merge that changed nothing (a duplicate, a known state) reveals
+        // nothing: a change is always numbered.
+        if let Some(s) = snapshot.filter(|_| self.seq > seq) {
             self.state.conflicts(s, &mut on_conflict);
         }
         Ok(replies)
