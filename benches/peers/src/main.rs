@@ -12,12 +12,11 @@
 //! allocator's own per-block overhead is not included; the number of live
 //! blocks is printed so it can be estimated).
 
+mod counting;
 mod format;
 use format::fmt_ns;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use converge::{
@@ -26,72 +25,6 @@ use converge::{
 };
 use crdts::{CmRDT, CvRDT};
 
-// ---------------------------------------------------------------------------
-// Counting allocator
-
-struct Counting;
-
-/// Counting is switched on only while `live_after` builds a structure, so the
-/// timed workloads pay one relaxed load per allocation, not two atomic adds.
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
-static LIVE_BLOCKS: AtomicIsize = AtomicIsize::new(0);
-
-fn count(bytes: isize, blocks: isize) {
-    if COUNTING.load(Relaxed) {
-        LIVE_BYTES.fetch_add(bytes, Relaxed);
-        LIVE_BLOCKS.fetch_add(blocks, Relaxed);
-    }
-}
-
-// SAFETY: every method forwards to `System` with the caller's arguments and
-// only adds bookkeeping on success.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc(layout);
-        if !p.is_null() {
-            count(layout.size() as isize, 1);
-        }
-        p
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc_zeroed(layout);
-        if !p.is_null() {
-            count(layout.size() as isize, 1);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout);
-        count(-(layout.size() as isize), -1);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = System.realloc(ptr, layout, new_size);
-        if !p.is_null() {
-            count(new_size as isize - layout.size() as isize, 0);
-        }
-        p
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Live bytes and blocks held by the value `build` returns: everything
-/// allocated while building and not freed by the time it returns (the
-/// program is single-threaded, so nothing else allocates meanwhile).
-fn live_after<T>(build: impl FnOnce() -> T) -> (T, f64, f64) {
-    LIVE_BYTES.store(0, Relaxed);
-    LIVE_BLOCKS.store(0, Relaxed);
-    COUNTING.store(true, Relaxed);
-    let value = build();
-    COUNTING.store(false, Relaxed);
-    let (bytes, blocks) = (LIVE_BYTES.load(Relaxed), LIVE_BLOCKS.load(Relaxed));
-    (value, bytes as f64, blocks as f64)
-}
 
 // ---------------------------------------------------------------------------
 // Timing
@@ -950,34 +883,38 @@ fn memory(cfg: &Config) {
     let nf = n as f64;
     println!("| structure after {n} adds / updates | live bytes per element | live allocations per element |");
     println!("| --- | ---: | ---: |");
-    let line = |name: &str, bytes: f64, blocks: f64| {
-        println!("| {name} | {:.1} | {:.2} |", bytes / nf, blocks / nf);
+    let line = |name: &str, bytes: i64, blocks: i64| {
+        println!(
+            "| {name} | {:.1} | {:.2} |",
+            bytes as f64 / nf,
+            blocks as f64 / nf
+        );
     };
-    let (s, b, k) = live_after(|| cv_set(R1, 0..n));
+    let (s, b, k) = counting::live_after(|| cv_set(R1, 0..n));
     line("converge `OrSet<u64>`", b, k);
     drop(s);
-    let (s, b, k) = live_after(|| cr_set(1, 0..n));
+    let (s, b, k) = counting::live_after(|| cr_set(1, 0..n));
     line("crdts `Orswot<u64, u64>`", b, k);
     drop(s);
-    let (s, b, k) = live_after(|| hb_set(0..n));
+    let (s, b, k) = counting::live_after(|| hb_set(0..n));
     line("hashbrown `HashSet<u64>`", b, k);
     drop(s);
-    let (s, b, k) = live_after(|| std_set(0..n));
+    let (s, b, k) = counting::live_after(|| std_set(0..n));
     line("std `HashSet<u64>`", b, k);
     drop(s);
-    let (s, b, k) = live_after(|| cv_mv_map(R1, 0..n));
+    let (s, b, k) = counting::live_after(|| cv_mv_map(R1, 0..n));
     line("converge `OrMap<u64, MvRegister<u64>>`", b, k);
     drop(s);
-    let (s, b, k) = live_after(|| cr_mv_map(1, 0..n));
+    let (s, b, k) = counting::live_after(|| cr_mv_map(1, 0..n));
     line("crdts `Map<u64, MVReg<u64, u64>, u64>`", b, k);
     drop(s);
-    let (s, b, k) = live_after(|| cv_counter_map(R1, 0..n));
+    let (s, b, k) = counting::live_after(|| cv_counter_map(R1, 0..n));
     line("converge `OrMap<u64, CausalCounter>`", b, k);
     drop(s);
-    let (s, b, k) = live_after(|| cr_counter_map(1, 0..n));
+    let (s, b, k) = counting::live_after(|| cr_counter_map(1, 0..n));
     line("crdts `Map<u64, GCounter<u64>, u64>`", b, k);
     drop(s);
-    let (s, b, k) = live_after(|| hb_map(0..n));
+    let (s, b, k) = counting::live_after(|| hb_map(0..n));
     line("hashbrown `HashMap<u64, u64>`", b, k);
     drop(s);
 
@@ -986,20 +923,20 @@ fn memory(cfg: &Config) {
     let buckets = (n * 8 / 7).next_power_of_two();
     let worst = buckets * 7 / 8 + 1;
     let wf = worst as f64;
-    let line = |name: &str, bytes: f64, blocks: f64| {
+    let line = |name: &str, bytes: i64, blocks: i64| {
         println!(
             "| {name}, {worst} elements (just after a resize) | {:.1} | {:.2} |",
-            bytes / wf,
-            blocks / wf
+            bytes as f64 / wf,
+            blocks as f64 / wf
         );
     };
-    let (s, b, k) = live_after(|| cv_set(R1, 0..worst));
+    let (s, b, k) = counting::live_after(|| cv_set(R1, 0..worst));
     line("converge `OrSet<u64>`", b, k);
     drop(s);
-    let (s, b, k) = live_after(|| cr_set(1, 0..worst));
+    let (s, b, k) = counting::live_after(|| cr_set(1, 0..worst));
     line("crdts `Orswot<u64, u64>`", b, k);
     drop(s);
-    let (s, b, k) = live_after(|| hb_set(0..worst));
+    let (s, b, k) = counting::live_after(|| hb_set(0..worst));
     line("hashbrown `HashSet<u64>`", b, k);
     drop(s);
 }

@@ -99,84 +99,19 @@
 //!   the CRDT peers (converge excluded, so converge's ratio reads "how far
 //!   from the best other library"); bytes and memory ÷ the final UTF-8 length.
 
+#[path = "../counting.rs"]
+mod counting;
 #[path = "../format.rs"]
 mod format;
 use format::fmt_ns;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-// ---------------------------------------------------------------------------
-// Counting allocator
-
-struct Counting;
-
-/// Counting is on only during the untimed memory run, so timed runs pay one
-/// relaxed load per allocation.
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
-static LIVE_BLOCKS: AtomicIsize = AtomicIsize::new(0);
-
-fn count(bytes: isize, blocks: isize) {
-    if COUNTING.load(Relaxed) {
-        LIVE_BYTES.fetch_add(bytes, Relaxed);
-        LIVE_BLOCKS.fetch_add(blocks, Relaxed);
-    }
-}
-
-// SAFETY: every method forwards to `System` with the caller's arguments and
-// only adds bookkeeping on success.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc(layout);
-        if !p.is_null() {
-            count(layout.size() as isize, 1);
-        }
-        p
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc_zeroed(layout);
-        if !p.is_null() {
-            count(layout.size() as isize, 1);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout);
-        count(-(layout.size() as isize), -1);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = System.realloc(ptr, layout, new_size);
-        if !p.is_null() {
-            count(new_size as isize - layout.size() as isize, 0);
-        }
-        p
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Live bytes and blocks held by what `build` returns (single-threaded: no
-/// other allocation happens meanwhile).
-fn live_after<T>(build: impl FnOnce() -> T) -> (T, i64, i64) {
-    LIVE_BYTES.store(0, Relaxed);
-    LIVE_BLOCKS.store(0, Relaxed);
-    COUNTING.store(true, Relaxed);
-    let value = build();
-    COUNTING.store(false, Relaxed);
-    let (bytes, blocks) = (LIVE_BYTES.load(Relaxed), LIVE_BLOCKS.load(Relaxed));
-    (value, bytes as i64, blocks as i64)
-}
 
 // ---------------------------------------------------------------------------
 // Traces
@@ -741,7 +676,7 @@ fn measure<'a, S: Subject + 'a>(
     }
     eprint!("  {} …", S::NAME);
     let start = Instant::now();
-    let (mut doc, live_bytes, live_blocks) = live_after(|| {
+    let (mut doc, live_bytes, live_blocks) = counting::live_after(|| {
         let mut doc = S::new_doc();
         for p in &trace.patches {
             S::edit(&mut doc, p);
