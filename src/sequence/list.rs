@@ -7,13 +7,11 @@ use core::ops::Range;
 use super::seq::Seq;
 use super::{Anchor, Bias, IndexError};
 use crate::causal::{CausalContext, ReplicaId};
-use crate::error::InvariantViolation;
-use crate::lattice::{DeltaSince, Lattice, Validate};
 
 /// A replicated list (FugueMax order; see the [module docs](super)).
 ///
 /// Insert and delete by index on the local replica; each edit returns a
-/// delta (a `List`) for the other replicas to [`join`](Lattice::join).
+/// delta (a `List`) for the other replicas to [`join`](crate::Lattice::join).
 ///
 /// | operation | cost (n items, r runs, l log-factor of the tree) |
 /// | --- | --- |
@@ -57,9 +55,9 @@ impl<T: Clone + PartialEq + Debug> List<T> {
     }
 
     /// An empty list whose pending buffer (items waiting for their origins)
-    /// holds at most `limit` runs; a [`validated_join`](Validate::validated_join)
+    /// holds at most `limit` runs; a [`validated_join`](crate::Validate::validated_join)
     /// that would exceed it fails with
-    /// [`InvariantViolation::PendingLimit`].
+    /// [`InvariantViolation::PendingLimit`](crate::InvariantViolation::PendingLimit).
     pub fn with_pending_limit(limit: usize) -> Self {
         List {
             seq: Seq::with_pending_limit(limit),
@@ -181,92 +179,11 @@ impl<T: Clone + PartialEq + Debug> List<T> {
     }
 }
 
-impl<T: Clone + PartialEq + Debug> PartialEq for List<T> {
-    fn eq(&self, other: &Self) -> bool {
-        self.seq == other.seq
-    }
-}
+seq_impls!(
+    impl[T: Clone + PartialEq + Debug]
+    ser[T: Clone + PartialEq + Debug + serde::Serialize]
+    de['de, T: Clone + PartialEq + Debug + serde::Deserialize<'de>]
+    List<T>, Vec<T>
+);
 
 impl<T: Clone + Eq + Debug> Eq for List<T> {}
-
-impl<T: Clone + PartialEq + Debug> Lattice for List<T> {
-    fn join(&mut self, other: Self) -> bool {
-        self.seq.join(other.seq)
-    }
-    fn leq(&self, other: &Self) -> bool {
-        self.seq.leq(&other.seq)
-    }
-    fn is_bottom(&self) -> bool {
-        self.seq.is_bottom()
-    }
-    fn number_events_from(&mut self, replica: ReplicaId, floor: u64) {
-        self.seq.set_floor(replica, floor);
-    }
-    fn last_event(&self, replica: ReplicaId) -> u64 {
-        self.seq.context().max_counter(replica)
-    }
-}
-
-impl<T: Clone + PartialEq + Debug> Validate for List<T> {
-    fn check_invariants(&self) -> Result<(), InvariantViolation> {
-        self.seq.check_invariants()
-    }
-    fn check_compatible(&self, other: &Self) -> Result<(), InvariantViolation> {
-        self.seq.check_compatible(&other.seq)
-    }
-    fn check_local_claims(&self, local: ReplicaId, other: &Self) -> Result<(), InvariantViolation> {
-        match self.seq.claims_beyond(&other.seq, local) {
-            Some(dot) => Err(InvariantViolation::UnknownLocalEvent { dot }),
-            None => Ok(()),
-        }
-    }
-    fn validated_join(&mut self, other: Self) -> Result<bool, InvariantViolation> {
-        other.check_invariants()?;
-        self.check_compatible(&other)?;
-        self.seq.join_bounded(other.seq)
-    }
-    fn validated_join_as(
-        &mut self,
-        local: ReplicaId,
-        other: Self,
-    ) -> Result<bool, InvariantViolation> {
-        other.check_invariants()?;
-        self.check_compatible(&other)?;
-        self.check_local_claims(local, &other)?;
-        self.seq.join_bounded(other.seq)
-    }
-}
-
-impl<T: Clone + PartialEq + Debug> DeltaSince for List<T> {
-    type Summary = CausalContext;
-    fn summary(&self) -> CausalContext {
-        self.seq.context().clone()
-    }
-    fn delta_since(&self, summary: &CausalContext) -> Self {
-        List {
-            seq: self.seq.delta_since(summary),
-        }
-    }
-}
-
-#[cfg(feature = "serde")]
-mod serde_impl {
-    use super::*;
-    use crate::sequence::seq::repr::Repr;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    impl<T: Clone + PartialEq + Debug + Serialize> Serialize for List<T> {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            self.seq.to_repr().serialize(s)
-        }
-    }
-
-    impl<'de, T: Clone + PartialEq + Debug + Deserialize<'de>> Deserialize<'de> for List<T> {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let repr = Repr::<Vec<T>>::deserialize(d)?;
-            Seq::from_repr(repr)
-                .map(|seq| List { seq })
-                .map_err(serde::de::Error::custom)
-        }
-    }
-}

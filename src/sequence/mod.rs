@@ -37,6 +37,103 @@
 //! - An item whose origins have not arrived waits in a bounded pending
 //!   buffer and is integrated as soon as they do.
 
+/// The lattice, validation, delta-since and serde impls shared by the
+/// sequence types, each a wrapper `Self { seq: Seq<C> }`: the generic list
+/// of the plain impls, of `Serialize`, and of `Deserialize<'de>`, then the
+/// type and its content `C`.
+macro_rules! seq_impls {
+    (
+        impl[$($g:tt)*] ser[$($sg:tt)*] de[$($dg:tt)*] $ty:ty, $content:ty
+    ) => {
+        impl<$($g)*> PartialEq for $ty {
+            fn eq(&self, other: &Self) -> bool {
+                self.seq == other.seq
+            }
+        }
+
+        impl<$($g)*> crate::lattice::Lattice for $ty {
+            fn join(&mut self, other: Self) -> bool {
+                self.seq.join(other.seq)
+            }
+            fn leq(&self, other: &Self) -> bool {
+                self.seq.leq(&other.seq)
+            }
+            fn is_bottom(&self) -> bool {
+                self.seq.is_bottom()
+            }
+            fn number_events_from(&mut self, replica: crate::causal::ReplicaId, floor: u64) {
+                self.seq.set_floor(replica, floor);
+            }
+            fn last_event(&self, replica: crate::causal::ReplicaId) -> u64 {
+                self.seq.context().max_counter(replica)
+            }
+        }
+
+        impl<$($g)*> crate::lattice::Validate for $ty {
+            fn check_invariants(&self) -> Result<(), crate::error::InvariantViolation> {
+                self.seq.check_invariants()
+            }
+            fn check_compatible(&self, other: &Self) -> Result<(), crate::error::InvariantViolation> {
+                self.seq.check_compatible(&other.seq)
+            }
+            fn check_local_claims(
+                &self,
+                local: crate::causal::ReplicaId,
+                other: &Self,
+            ) -> Result<(), crate::error::InvariantViolation> {
+                match self.seq.claims_beyond(&other.seq, local) {
+                    Some(dot) => Err(crate::error::InvariantViolation::UnknownLocalEvent { dot }),
+                    None => Ok(()),
+                }
+            }
+            fn validated_join(&mut self, other: Self) -> Result<bool, crate::error::InvariantViolation> {
+                other.check_invariants()?;
+                self.check_compatible(&other)?;
+                self.seq.join_bounded(other.seq)
+            }
+            fn validated_join_as(
+                &mut self,
+                local: crate::causal::ReplicaId,
+                other: Self,
+            ) -> Result<bool, crate::error::InvariantViolation> {
+                other.check_invariants()?;
+                self.check_compatible(&other)?;
+                self.check_local_claims(local, &other)?;
+                self.seq.join_bounded(other.seq)
+            }
+        }
+
+        impl<$($g)*> crate::lattice::DeltaSince for $ty {
+            type Summary = crate::causal::CausalContext;
+            fn summary(&self) -> crate::causal::CausalContext {
+                self.seq.context().clone()
+            }
+            fn delta_since(&self, summary: &crate::causal::CausalContext) -> Self {
+                Self {
+                    seq: self.seq.delta_since(summary),
+                }
+            }
+        }
+
+        #[cfg(feature = "serde")]
+        impl<$($sg)*> serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                serde::Serialize::serialize(&self.seq.to_repr(), s)
+            }
+        }
+
+        #[cfg(feature = "serde")]
+        impl<$($dg)*> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let repr = <crate::sequence::seq::repr::Repr<$content> as serde::Deserialize>::deserialize(d)?;
+                crate::sequence::seq::Seq::from_repr(repr)
+                    .map(|seq| Self { seq })
+                    .map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
 mod list;
 mod run;
 mod seq;

@@ -182,6 +182,18 @@ fn causal_stack<C: Content>(mut runs: Vec<Run<C>>) -> Vec<Run<C>> {
         .collect()
 }
 
+/// Appends the pieces of `run` whose ids `seen` lacks.
+fn unseen_pieces<C: Content>(run: &Run<C>, seen: &CausalContext, out: &mut Vec<Run<C>>) {
+    let (s, e) = (run.id.counter, run.end());
+    for (a, b) in uncovered(seen.replica_ranges(run.id.replica), s, e) {
+        out.push(if a == s && b == e {
+            run.clone()
+        } else {
+            run.slice(a - s, b - s)
+        });
+    }
+}
+
 /// Merges runs that continue each other (`can_append`) in iteration order.
 fn canonical<'a, C: Content + 'a>(runs: impl Iterator<Item = &'a Run<C>>) -> Vec<Run<C>> {
     let mut out: Vec<Run<C>> = Vec::new();
@@ -690,28 +702,8 @@ impl<C: Content> Seq<C> {
             return true;
         }
         let mut incoming: Vec<Run<C>> = Vec::new();
-        {
-            let ctx = &self.ctx;
-            let mut take = |run: &Run<C>| {
-                let gaps = uncovered(
-                    ctx.replica_ranges(run.id.replica),
-                    run.id.counter,
-                    run.end(),
-                );
-                for (a, b) in gaps {
-                    if a == run.id.counter && b == run.end() {
-                        incoming.push(run.clone());
-                    } else {
-                        incoming.push(run.slice(a - run.id.counter, b - run.id.counter));
-                    }
-                }
-            };
-            for run in other.tree.runs() {
-                take(run);
-            }
-            for run in other.pending_runs() {
-                take(run);
-            }
+        for run in other.tree.runs().chain(other.pending_runs()) {
+            unseen_pieces(run, &self.ctx, &mut incoming);
         }
         let mut new_deletes: SmallVec<[DelRun; 2]> = SmallVec::new();
         for d in &other.deletes {
@@ -776,20 +768,8 @@ impl<C: Content> Seq<C> {
     /// Everything whose dots are not in `seen`.
     pub(crate) fn delta_since(&self, seen: &CausalContext) -> Self {
         let mut items: Vec<Run<C>> = Vec::new();
-        let mut take = |run: &Run<C>| {
-            for (a, b) in uncovered(
-                seen.replica_ranges(run.id.replica),
-                run.id.counter,
-                run.end(),
-            ) {
-                items.push(run.slice(a - run.id.counter, b - run.id.counter));
-            }
-        };
-        for run in self.tree.runs() {
-            take(run);
-        }
-        for run in &self.pending_view() {
-            take(run);
+        for run in self.tree.runs().chain(self.pending_view().iter()) {
+            unseen_pieces(run, seen, &mut items);
         }
         // Tombstones shipped: their deletes go along even when the peer has
         // them (it lacks the item), so that every state's tombstones are

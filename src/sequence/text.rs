@@ -7,8 +7,6 @@ use super::run::{char_to_byte, Utf8};
 use super::seq::Seq;
 use super::{Anchor, Bias, IndexError};
 use crate::causal::{CausalContext, ReplicaId};
-use crate::error::InvariantViolation;
-use crate::lattice::{DeltaSince, Lattice, Validate};
 
 /// A replicated text (FugueMax order; see the [module docs](super)).
 ///
@@ -222,92 +220,6 @@ impl fmt::Display for Text {
     }
 }
 
-impl PartialEq for Text {
-    fn eq(&self, other: &Self) -> bool {
-        self.seq == other.seq
-    }
-}
+seq_impls!(impl[] ser[] de['de] Text, Utf8);
 
 impl Eq for Text {}
-
-impl Lattice for Text {
-    fn join(&mut self, other: Self) -> bool {
-        self.seq.join(other.seq)
-    }
-    fn leq(&self, other: &Self) -> bool {
-        self.seq.leq(&other.seq)
-    }
-    fn is_bottom(&self) -> bool {
-        self.seq.is_bottom()
-    }
-    fn number_events_from(&mut self, replica: ReplicaId, floor: u64) {
-        self.seq.set_floor(replica, floor);
-    }
-    fn last_event(&self, replica: ReplicaId) -> u64 {
-        self.seq.context().max_counter(replica)
-    }
-}
-
-impl Validate for Text {
-    fn check_invariants(&self) -> Result<(), InvariantViolation> {
-        self.seq.check_invariants()
-    }
-    fn check_compatible(&self, other: &Self) -> Result<(), InvariantViolation> {
-        self.seq.check_compatible(&other.seq)
-    }
-    fn check_local_claims(&self, local: ReplicaId, other: &Self) -> Result<(), InvariantViolation> {
-        match self.seq.claims_beyond(&other.seq, local) {
-            Some(dot) => Err(InvariantViolation::UnknownLocalEvent { dot }),
-            None => Ok(()),
-        }
-    }
-    fn validated_join(&mut self, other: Self) -> Result<bool, InvariantViolation> {
-        other.check_invariants()?;
-        self.check_compatible(&other)?;
-        self.seq.join_bounded(other.seq)
-    }
-    fn validated_join_as(
-        &mut self,
-        local: ReplicaId,
-        other: Self,
-    ) -> Result<bool, InvariantViolation> {
-        other.check_invariants()?;
-        self.check_compatible(&other)?;
-        self.check_local_claims(local, &other)?;
-        self.seq.join_bounded(other.seq)
-    }
-}
-
-impl DeltaSince for Text {
-    type Summary = CausalContext;
-    fn summary(&self) -> CausalContext {
-        self.seq.context().clone()
-    }
-    fn delta_since(&self, summary: &CausalContext) -> Self {
-        Text {
-            seq: self.seq.delta_since(summary),
-        }
-    }
-}
-
-#[cfg(feature = "serde")]
-mod serde_impl {
-    use super::*;
-    use crate::sequence::seq::repr::Repr;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    impl Serialize for Text {
-        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            self.seq.to_repr().serialize(s)
-        }
-    }
-
-    impl<'de> Deserialize<'de> for Text {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let repr = Repr::<Utf8>::deserialize(d)?;
-            Seq::from_repr(repr)
-                .map(|seq| Text { seq })
-                .map_err(serde::de::Error::custom)
-        }
-    }
-}
