@@ -79,6 +79,8 @@ extern crate alloc;
 
 pub mod causal;
 pub mod counter;
+#[cfg(feature = "serde")]
+pub mod encoding;
 mod error;
 pub mod lattice;
 #[cfg(feature = "proptest")]

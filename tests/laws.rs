@@ -55,11 +55,29 @@ fn script_len() -> std::ops::Range<usize> {
 }
 
 /// Serde round trips (L12) in JSON and postcard, and canonical bytes: equal
-/// states built in different orders serialise identically (L11).
+/// states built in different orders serialise identically (L11). The same
+/// for the compact encoding (F3), whose re-encoding is also stable.
 fn check_serde<T>(x: &T, y: &T) -> Result<(), TestCaseError>
 where
-    T: Replay + serde::Serialize + serde::de::DeserializeOwned,
+    T: Replay + converge::encoding::Encodable,
 {
+    let compact = converge::encoding::encode(x).unwrap();
+    let back: T = converge::encoding::decode(&compact)
+        .map_err(|e| TestCaseError::fail(format!("{e}: {compact:?}")))?;
+    prop_assert_eq!(&back, x, "L12 compact round trip");
+    prop_assert_eq!(
+        converge::encoding::encode(&back).unwrap(),
+        compact,
+        "compact re-encoding is stable"
+    );
+    let xy = x.clone().joined(y.clone());
+    let yx = y.clone().joined(x.clone());
+    prop_assert_eq!(
+        converge::encoding::encode(&xy).unwrap(),
+        converge::encoding::encode(&yx).unwrap(),
+        "L11 equal states have equal compact encodings"
+    );
+
     let json = serde_json::to_string(x).unwrap();
     let back: T =
         serde_json::from_str(&json).map_err(|e| TestCaseError::fail(format!("{e}: {json}")))?;
@@ -150,8 +168,9 @@ macro_rules! law_suite {
                     check_network::<T>(5, base, &schedule).map_err(|e| TestCaseError::fail(e.to_string()))?;
                 }
 
-                /// L9, L11, L12: every state and delta round-trips through
-                /// serde (JSON and postcard) and equal states encode equally.
+                /// L9, L11, L12, F3: every state and delta round-trips through
+                /// serde (JSON and postcard) and the compact encoding, and
+                /// equal states encode equally.
                 #[test]
                 fn l9_l11_l12_serde_round_trip_and_canonical_bytes(
                     base in replica_base(),

@@ -566,7 +566,6 @@ impl Validate for CausalContext {
 #[cfg(feature = "serde")]
 mod serde_impl {
     use super::*;
-    use serde::de::Error as _;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     /// Wire shape: `[(replica, [(lo, hi), ...]), ...]`.
@@ -584,7 +583,8 @@ mod serde_impl {
                 .map(|(r, rs)| (r, Ranges::from_vec(rs)))
                 .collect();
             let cx = CausalContext { entries };
-            cx.check_invariants().map_err(D::Error::custom)?;
+            cx.check_invariants()
+                .map_err(crate::encoding::violation::reject)?;
             Ok(cx)
         }
     }

@@ -769,7 +769,6 @@ pub(crate) fn sorted_entries<K: Ord + Hash + Eq, S: DotStore>(
 mod serde_impl {
     use super::*;
     use alloc::vec::Vec;
-    use serde::de::Error as _;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     /// Wire shape: a sorted sequence of dots.
@@ -784,7 +783,7 @@ mod serde_impl {
             // `Vec`'s visitor caps pre-allocation from an untrusted length
             // (smallvec's own visitor does not).
             let dots = SmallVec::from_vec(Vec::<Dot>::deserialize(d)?);
-            DotSet::from_sorted(dots).map_err(D::Error::custom)
+            DotSet::from_sorted(dots).map_err(crate::encoding::violation::reject)
         }
     }
 
@@ -798,7 +797,7 @@ mod serde_impl {
     impl<'de, V: Deserialize<'de>> Deserialize<'de> for DotFun<V> {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             let entries = SmallVec::from_vec(Vec::<(Dot, V)>::deserialize(d)?);
-            DotFun::from_sorted(entries).map_err(D::Error::custom)
+            DotFun::from_sorted(entries).map_err(crate::encoding::violation::reject)
         }
     }
 
@@ -820,7 +819,9 @@ mod serde_impl {
             let entries = Vec::<(K, S)>::deserialize(d)?;
             for w in entries.windows(2) {
                 if w[0].0 >= w[1].0 {
-                    return Err(D::Error::custom(InvariantViolation::Unsorted));
+                    return Err(crate::encoding::violation::reject(
+                        InvariantViolation::Unsorted,
+                    ));
                 }
             }
             let mut map = DotMap::new();
@@ -829,7 +830,9 @@ mod serde_impl {
             }
             for (k, v) in entries {
                 if v.is_empty() {
-                    return Err(D::Error::custom(InvariantViolation::EmptyEntry));
+                    return Err(crate::encoding::violation::reject(
+                        InvariantViolation::EmptyEntry,
+                    ));
                 }
                 map.insert(k, v);
             }

@@ -297,10 +297,10 @@ where
     T::Store: serde::Deserialize<'de>,
     De: serde::Deserializer<'de>,
 {
-    use serde::de::Error as _;
     use serde::Deserialize;
     let (store, ctx) = <(T::Store, CausalContext)>::deserialize(d)?;
     let x = T::from_parts(store, ctx);
-    x.check_invariants().map_err(De::Error::custom)?;
+    x.check_invariants()
+        .map_err(crate::encoding::violation::reject)?;
     Ok(x)
 }

@@ -245,7 +245,6 @@ impl Validate for VersionVector {
 #[cfg(feature = "serde")]
 mod serde_impl {
     use super::*;
-    use serde::de::Error as _;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     impl Serialize for VersionVector {
@@ -258,7 +257,7 @@ mod serde_impl {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             // `Vec`'s visitor caps pre-allocation from an untrusted length.
             let entries = alloc::vec::Vec::<(ReplicaId, u64)>::deserialize(d)?;
-            VersionVector::from_sorted(entries).map_err(D::Error::custom)
+            VersionVector::from_sorted(entries).map_err(crate::encoding::violation::reject)
         }
     }
 }

@@ -50,14 +50,7 @@ pub struct Stamp {
 /// | `value` | O(1) |
 /// | `join`, `leq` | O(R₁ + R₂) |
 #[derive(Clone, Debug)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(
-    feature = "serde",
-    serde(
-        try_from = "RawLww<T>",
-        bound(deserialize = "T: serde::Deserialize<'de> + Ord + Clone")
-    )
-)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct LwwRegister<T> {
     /// The winning write, if any.
     current: Option<(Stamp, T)>,
@@ -77,15 +70,19 @@ struct RawLww<T> {
 }
 
 #[cfg(feature = "serde")]
-impl<T: Ord + Clone> TryFrom<RawLww<T>> for LwwRegister<T> {
-    type Error = InvariantViolation;
-    fn try_from(raw: RawLww<T>) -> Result<Self, Self::Error> {
+impl<'de, T> serde::Deserialize<'de> for LwwRegister<T>
+where
+    T: serde::Deserialize<'de> + Ord + Clone,
+{
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = RawLww::<T>::deserialize(d)?;
         let r = Self {
             current: raw.current,
             seen: raw.seen,
             lost: 0,
         };
-        r.check_invariants()?;
+        r.check_invariants()
+            .map_err(crate::encoding::violation::reject)?;
         Ok(r)
     }
 }
