@@ -1,0 +1,4 @@
+//! Helpers shared by test binaries that opt in with `mod common;`.
+#![allow(dead_code, unreachable_pub)]
+
+pub mod alloc;
