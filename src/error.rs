@@ -100,6 +100,13 @@ pub enum InvariantViolation {
         /// The bound (units).
         limit: u64,
     },
+    /// Placing a sequence's item runs would take more scan steps than the
+    /// budget for untrusted input allows: runs forged to share one position
+    /// (see `docs/sequence.md`, "Cost on adversarial input").
+    ScanLimit {
+        /// The scan steps that were allowed.
+        allowed: u64,
+    },
     /// Joining would leave more sequence items waiting for their origins than
     /// the replica's configured pending limit.
     PendingLimit {
@@ -160,6 +167,10 @@ impl fmt::Display for InvariantViolation {
             Self::SequenceTooLong { limit } => {
                 write!(f, "a sequence would hold more than {limit} units")
             }
+            Self::ScanLimit { allowed } => write!(
+                f,
+                "placing the sequence items would take more than {allowed} scan steps"
+            ),
             Self::PendingLimit { limit } => write!(
                 f,
                 "more than {limit} sequence item runs would wait for missing origins"

@@ -1355,3 +1355,72 @@ fn review_total_units_are_bounded() {
     });
     assert!(serde_json::from_value::<Text>(both).is_err());
 }
+
+// ------------------------------------------------- C6: forged sibling groups
+
+/// A `Text` in the compact encoding whose items (one char each) all name the
+/// same origins (none: the start and the end of the text), one item per
+/// replica `first..first + n`: `n` "concurrent" inserts at one position.
+/// Placing the k-th scans the k - 1 before it, O(n²) in all.
+fn forged_siblings(first: u64, n: u64) -> Vec<u8> {
+    let mut out = b"cv\x01\x0b".to_vec(); // magic, version 1, tag Text
+    varint(n, &mut out); // items
+    for r in first..first + n {
+        varint(r, &mut out); // id.replica
+        varint(1, &mut out); // id.counter
+        out.extend_from_slice(&[1, 0, 0]); // len 1, left None, right None
+        out.extend_from_slice(&[1, 1, b'x']); // content Some("x")
+    }
+    out.push(0); // deletes
+    out
+}
+
+#[test]
+fn c6_forged_sibling_groups_beyond_the_scan_budget_are_rejected_at_decode() {
+    // 1,000 siblings: ~500k scan steps, within the budget (an honest
+    // history with 1,000 concurrent inserts at one position still decodes).
+    let ok: Text = converge::encoding::decode(&forged_siblings(1, 1_000)).unwrap();
+    assert_eq!(ok.len(), 1_000);
+    ok.check_invariants().unwrap();
+    // 20,000 siblings: ~2×10⁸ steps unbounded; rejected once the budget
+    // (2^20 + 64 per placed run) runs out.
+    let bytes = forged_siblings(1, 20_000);
+    match converge::encoding::decode::<Text>(&bytes) {
+        Err(converge::encoding::DecodeError::Invalid(InvariantViolation::ScanLimit {
+            allowed,
+        })) => assert!(allowed >= 1 << 20, "{allowed}"),
+        other => panic!("expected ScanLimit, got {other:?}"),
+    }
+    // The serde path shares the check.
+    let json = serde_json::to_string(
+        &converge::encoding::decode::<Text>(&forged_siblings(1, 1_000)).unwrap(),
+    )
+    .unwrap();
+    serde_json::from_str::<Text>(&json).unwrap();
+}
+
+#[test]
+fn c6_a_large_join_against_local_siblings_runs_out_of_budget_and_changes_nothing() {
+    // The local replica holds 1,400 siblings at the start (accepted: ~10⁶
+    // steps); a peer sends 800 more at the same place. Each costs a scan of
+    // the 1,400+ already there: ~1.5×10⁶ steps > 2^20 + 64 × 800.
+    let mut local: Text = converge::encoding::decode(&forged_siblings(1, 1_400)).unwrap();
+    let before = local.clone();
+    let incoming: Text = converge::encoding::decode(&forged_siblings(10_001, 800)).unwrap();
+    let err = local.validated_join(incoming).unwrap_err();
+    assert!(
+        matches!(err, InvariantViolation::ScanLimit { allowed } if allowed > 1 << 20),
+        "{err:?}"
+    );
+    assert_eq!(local, before);
+    assert_eq!(local.to_string(), before.to_string());
+    assert_eq!(
+        converge::encoding::encode(&local).unwrap(),
+        converge::encoding::encode(&before).unwrap()
+    );
+    // A join of at most 256 runs is not budgeted: its cost is at most that
+    // many scans of the local state, linear in its size.
+    let small: Text = converge::encoding::decode(&forged_siblings(20_001, 200)).unwrap();
+    assert_eq!(local.validated_join(small), Ok(true));
+    assert_eq!(local.len(), 1_600);
+}

@@ -20,6 +20,39 @@ pub const DEFAULT_PENDING_LIMIT: usize = 1 << 16;
 /// position then fits in an `i64`.
 pub(crate) const MAX_UNITS: u64 = 1 << 62;
 
+/// Scan steps allowed before any run is placed when integrating untrusted
+/// runs (C6; see [`Budget`]).
+pub(crate) const SCAN_BASE: u64 = 1 << 20;
+/// Scan steps allowed per integrated run, on top of [`SCAN_BASE`].
+pub(crate) const SCAN_PER_RUN: u64 = 64;
+/// Joins of at most this many incoming runs are not budgeted: their cost is
+/// at most this many scans of the local state, linear in its size.
+pub(crate) const UNBUDGETED_RUNS: usize = 256;
+
+/// Work accounting for integrating untrusted runs (C6). Placing a run scans
+/// the concurrent runs between its origins, so runs forged to share origins
+/// (k "concurrent" inserts at one position) cost O(k²) to place. Decoding
+/// and large validated joins carry a budget of `SCAN_BASE + SCAN_PER_RUN ×
+/// runs placed` scan steps and are rejected, atomically, when it runs out:
+/// their cost stays linear in their size. Honest histories stay far below
+/// it (about 1,500 concurrent inserts at one position fit).
+#[derive(Clone, Debug)]
+pub(crate) struct Budget {
+    used: u64,
+    allowed: u64,
+    exceeded: bool,
+}
+
+impl Budget {
+    fn new() -> Self {
+        Budget {
+            used: 0,
+            allowed: SCAN_BASE,
+            exceeded: false,
+        }
+    }
+}
+
 /// A delete operation run: dots `dot .. dot + len` delete the target units
 /// `target, target ± 1, …` (`-` when `reversed`: backspacing).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -227,6 +260,8 @@ pub(crate) struct Seq<C> {
     /// numbered from this counter on, at least (see
     /// `Lattice::number_events_from`).
     floor: Option<(ReplicaId, u64)>,
+    /// Local only: set while integrating untrusted runs (see [`Budget`]).
+    budget: Option<Budget>,
 }
 
 impl<C> Default for Seq<C> {
@@ -239,6 +274,7 @@ impl<C> Default for Seq<C> {
             ctx: CausalContext::new(),
             pending_limit: DEFAULT_PENDING_LIMIT,
             floor: None,
+            budget: None,
         }
     }
 }
@@ -522,8 +558,20 @@ impl<C: Content> Seq<C> {
                 }
                 continue;
             }
+            if self.budget.as_ref().is_some_and(|b| b.exceeded) {
+                // The caller discards this state.
+                return;
+            }
             let (r, s, e) = (run.id.replica, run.id.counter, run.end());
-            self.integrate(run);
+            let steps = self.integrate(run);
+            if let Some(b) = &mut self.budget {
+                b.used = b.used.saturating_add(steps);
+                b.allowed = b.allowed.saturating_add(SCAN_PER_RUN);
+                if b.used > b.allowed {
+                    b.exceeded = true;
+                    return;
+                }
+            }
             if !self.pending.is_empty() {
                 let (lo, hi) = (Dot::new(r, s), Dot::new(r, e));
                 let a = self.pending.partition_point(|(k, _)| *k < lo);
@@ -584,12 +632,16 @@ impl<C: Content> Seq<C> {
     }
 
     /// Integrates one run whose origins are present (FugueMax, in the
-    /// YjsMod formulation of reference-crdts / diamond-types).
-    fn integrate(&mut self, mut run: Run<C>) {
+    /// YjsMod formulation of reference-crdts / diamond-types). Returns the
+    /// scan steps it took.
+    fn integrate(&mut self, mut run: Run<C>) -> u64 {
         let left_pos = match run.left {
             Some(l) => match self.tree.find_id(l) {
                 Some(p) => Some(p),
-                None => return self.park(l, run),
+                None => {
+                    self.park(l, run);
+                    return 0;
+                }
             },
             None => None,
         };
@@ -597,8 +649,8 @@ impl<C: Content> Seq<C> {
             Some(p) => self.tree.after(p),
             None => self.tree.start(),
         };
-        let dest = if self.tree.id_at(start) == run.right {
-            start
+        let (dest, steps) = if self.tree.id_at(start) == run.right {
+            (start, 0)
         } else {
             self.scan(&run, left_pos, start)
         };
@@ -623,10 +675,12 @@ impl<C: Content> Seq<C> {
                 self.delete_ids(r, a, b);
             }
         }
+        steps
     }
 
-    /// The YjsMod scan between the origins of `run` (they are not adjacent).
-    fn scan(&self, run: &Run<C>, left_pos: Option<Pos>, start: Pos) -> Pos {
+    /// The YjsMod scan between the origins of `run` (they are not adjacent):
+    /// the destination and the number of runs looked at.
+    fn scan(&self, run: &Run<C>, left_pos: Option<Pos>, start: Pos) -> (Pos, u64) {
         let tree = &self.tree;
         let tot = tree.tot();
         let abs = |d: Option<Dot>, none: i64| -> i64 {
@@ -646,7 +700,9 @@ impl<C: Content> Seq<C> {
         let mut cur_abs = left_abs + 1;
         let mut dest = cur;
         let mut scanning = false;
+        let mut steps: u64 = 0;
         loop {
+            steps += 1;
             if !scanning {
                 dest = cur;
             }
@@ -686,7 +742,7 @@ impl<C: Content> Seq<C> {
                 cur_abs += rest;
             }
         }
-        dest
+        (dest, steps)
     }
 
     /// Joins `other` (trusted: see `validated_join` for peers' data).
@@ -734,7 +790,9 @@ impl<C: Content> Seq<C> {
         }
         // Pending grows by at most one entry per new piece of an item run.
         let mut growth = 0;
+        let mut runs = 0;
         for run in other.tree.runs().chain(other.pending_runs()) {
+            runs += 1;
             growth += uncovered(
                 self.ctx.replica_ranges(run.id.replica),
                 run.id.counter,
@@ -742,11 +800,18 @@ impl<C: Content> Seq<C> {
             )
             .len();
         }
-        if self.pending.len() + growth <= self.pending_limit {
+        // Many incoming runs are placed under a scan budget (C6), on a copy
+        // so that running out leaves `self` unchanged.
+        let budgeted = runs > UNBUDGETED_RUNS && !self.ctx.is_empty();
+        if !budgeted && self.pending.len() + growth <= self.pending_limit {
             return Ok(self.join_impl(other));
         }
         let mut copy = self.clone();
+        if budgeted {
+            copy.budget = Some(Budget::new());
+        }
         let changed = copy.join_impl(other);
+        copy.take_budget()?;
         if copy.pending.len() > self.pending_limit.max(self.pending.len()) {
             return Err(InvariantViolation::PendingLimit {
                 limit: self.pending_limit,
@@ -754,6 +819,15 @@ impl<C: Content> Seq<C> {
         }
         *self = copy;
         Ok(changed)
+    }
+
+    /// Ends budgeted integration: `Err` if the budget ran out (the state is
+    /// then incomplete and must be discarded).
+    pub(crate) fn take_budget(&mut self) -> Result<(), InvariantViolation> {
+        match self.budget.take() {
+            Some(b) if b.exceeded => Err(InvariantViolation::ScanLimit { allowed: b.allowed }),
+            _ => Ok(()),
+        }
     }
 
     /// The highest event of `local` that `other` claims beyond this state.
@@ -811,12 +885,20 @@ impl<C: Content> Seq<C> {
                 dels.push(d.slice(a, b));
             }
         }
-        Self::from_parts(items, dels)
+        Self::from_parts(items, dels, None)
     }
 
     /// Builds a state from item runs and delete runs (trusted, consistent).
-    pub(crate) fn from_parts(mut items: Vec<Run<C>>, dels: Vec<DelRun>) -> Self {
+    /// Builds a state from its item runs and deletes. With a `budget`, the
+    /// runs are placed under it (untrusted input): check
+    /// [`Self::take_budget`] after.
+    pub(crate) fn from_parts(
+        mut items: Vec<Run<C>>,
+        dels: Vec<DelRun>,
+        budget: Option<Budget>,
+    ) -> Self {
         let mut s = Self::default();
+        s.budget = budget;
         // Contexts are built from sorted ranges: every insert appends.
         let mut dots: Vec<(Dot, u64)> = items
             .iter()
@@ -1233,7 +1315,9 @@ pub(crate) mod repr {
                 })
                 .collect();
             Self::check_parts(&items, &repr.deletes)?;
-            Ok(Self::from_parts(items, repr.deletes))
+            let mut s = Self::from_parts(items, repr.deletes, Some(Budget::new()));
+            s.take_budget()?;
+            Ok(s)
         }
     }
 }
