@@ -897,8 +897,10 @@ impl<C: Content> Seq<C> {
         dels: Vec<DelRun>,
         budget: Option<Budget>,
     ) -> Self {
-        let mut s = Self::default();
-        s.budget = budget;
+        let mut s = Self {
+            budget,
+            ..Self::default()
+        };
         // Contexts are built from sorted ranges: every insert appends.
         let mut dots: Vec<(Dot, u64)> = items
             .iter()
