@@ -1,0 +1,1424 @@
+//! Bad input for the compact binary encoding (TESTPLAN b.5, cases B1–B23,
+//! contract C1–C7), across every type with a compact encoding.
+//!
+//! The serde paths (JSON, postcard, bincode) have their own bad-input tests in
+//! `tests/bad_input.rs` and `tests/sequence_bad_input.rs`; this file drives
+//! the compact format (`converge::encoding`) and asserts what only it
+//! exposes: the exact [`DecodeError`] variant (C2), `join_encoded` leaving
+//! the replica unchanged on every rejection (C3), and the peak heap of every
+//! decode measured with the per-thread counting allocator of
+//! `tests/common/alloc.rs` against the C4 bound `16 × input + 64 KiB`.
+//!
+//! Every decode of a B-case goes through [`decode_checked`], which measures
+//! the heap (C4) and, when a value is accepted, checks its invariants and
+//! calls its read methods (C7). Every expected rejection goes through
+//! [`assert_rejects`], which also joins the bytes into each value of the
+//! type's corpus and checks that nothing changed (C3).
+//!
+//! Invalid bodies are written by hand with [`W`], a tiny writer of the wire
+//! primitives; each builder names the layout it writes (the layouts are the
+//! types' serde shapes: structs and tuples without a length, sequences with
+//! a varint count, options and bools as one byte, strings as a varint length
+//! and UTF-8 bytes).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+
+use common::alloc::{c4_bound, measure};
+use converge::encoding::{self, DecodeError, Encodable, Limits};
+use converge::sync::{Message, Node, SyncConfig, SyncError};
+use converge::{
+    CausalContext, CausalCounter, Dot, Embedded, EwFlag, GCounter, InvariantViolation, Lattice,
+    List, LwwRegister, MvRegister, OrMap, OrSet, PnCounter, RemoveWins, ReplicaId, RwSet, Text,
+    UpdateWins, Validate, VersionVector,
+};
+
+// ===========================================================================
+// Wire writer
+// ===========================================================================
+
+/// A hand-written encoding: header, then body primitives appended in order.
+#[derive(Clone, Debug, Default)]
+struct W(Vec<u8>);
+
+impl W {
+    /// The header `b"cv"`, format version, type tag.
+    fn header(tag: u8) -> Self {
+        W(vec![b'c', b'v', encoding::VERSION, tag])
+    }
+
+    /// The header of `T`.
+    fn of<T: Encodable>() -> Self {
+        Self::header(T::TYPE_TAG)
+    }
+
+    /// An unsigned LEB128 varint in minimal form.
+    fn v(mut self, mut n: u64) -> Self {
+        loop {
+            let low = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                self.0.push(low);
+                return self;
+            }
+            self.0.push(low | 0x80);
+        }
+    }
+
+    /// Raw bytes, as they are.
+    fn raw(mut self, bytes: &[u8]) -> Self {
+        self.0.extend_from_slice(bytes);
+        self
+    }
+
+    /// A string: varint byte length, then the bytes.
+    fn str(self, s: &str) -> Self {
+        self.v(s.len() as u64).raw(s.as_bytes())
+    }
+
+    /// A `Dot`: the struct `(replica, counter)`, two varints.
+    fn dot(self, replica: u64, counter: u64) -> Self {
+        self.v(replica).v(counter)
+    }
+
+    /// `Option<Dot>`: tag 0, or tag 1 and the dot.
+    fn opt_dot(self, d: Option<(u64, u64)>) -> Self {
+        match d {
+            None => self.raw(&[0]),
+            Some((r, c)) => self.raw(&[1]).dot(r, c),
+        }
+    }
+
+    /// A `CausalContext`: `[n] n × (replica, [m] m × (lo, hi))`.
+    fn ctx(mut self, entries: &[(u64, &[(u64, u64)])]) -> Self {
+        self = self.v(entries.len() as u64);
+        for &(r, ranges) in entries {
+            self = self.v(r).v(ranges.len() as u64);
+            for &(lo, hi) in ranges {
+                self = self.v(lo).v(hi);
+            }
+        }
+        self
+    }
+
+    /// A `VersionVector` (and a `GCounter`): `[n] n × (replica, value)`.
+    fn vv(mut self, entries: &[(u64, u64)]) -> Self {
+        self = self.v(entries.len() as u64);
+        for &(r, n) in entries {
+            self = self.v(r).v(n);
+        }
+        self
+    }
+
+    /// Zero bytes up to `len` in all.
+    fn pad_to(mut self, len: usize) -> Self {
+        while self.0.len() < len {
+            self.0.push(0);
+        }
+        self
+    }
+
+    fn bytes(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+/// A sequence item: `(id, len, left, right, content)`, content written by `content`.
+fn item(
+    w: W,
+    id: (u64, u64),
+    len: u64,
+    left: Option<(u64, u64)>,
+    right: Option<(u64, u64)>,
+    content: impl FnOnce(W) -> W,
+) -> W {
+    content(w.dot(id.0, id.1).v(len).opt_dot(left).opt_dot(right))
+}
+
+/// A live text item's content: `Some(string)`.
+fn text(s: &str) -> impl FnOnce(W) -> W + '_ {
+    move |w| w.raw(&[1]).str(s)
+}
+
+/// A tombstone's content: `None`.
+fn dead(w: W) -> W {
+    w.raw(&[0])
+}
+
+/// A delete run: `(dot, len, target, reversed)`.
+fn del(w: W, dot: (u64, u64), len: u64, target: (u64, u64), reversed: bool) -> W {
+    w.dot(dot.0, dot.1)
+        .v(len)
+        .dot(target.0, target.1)
+        .raw(&[u8::from(reversed)])
+}
+
+// ===========================================================================
+// The types under test
+// ===========================================================================
+
+const A: ReplicaId = ReplicaId::new(1);
+const B: ReplicaId = ReplicaId::new(2);
+const C: ReplicaId = ReplicaId::new(3);
+
+fn dot(r: u64, c: u64) -> Dot {
+    Dot::new(ReplicaId::new(r), c)
+}
+
+type MapMv = OrMap<String, MvRegister<String>>;
+type MapSetUw = OrMap<String, OrSet<String>, UpdateWins>;
+type MapCounterRw = OrMap<String, CausalCounter, RemoveWins>;
+type MapNested = OrMap<String, OrMap<String, MvRegister<u64>>>;
+type EmbLww = Embedded<LwwRegister<String>>;
+type EmbG = Embedded<GCounter>;
+
+/// A type the tests drive through the compact encoding.
+trait Subject: Encodable + Clone + PartialEq + Debug {
+    /// A short name for messages and the C4 table.
+    const NAME: &'static str;
+
+    /// Valid values: bottom, small deltas, states with several replicas,
+    /// removes and concurrency. Every rejection is joined into each (C3).
+    fn corpus() -> Vec<Self>;
+
+    /// C7: the value's invariants hold and every read method runs.
+    fn check_read(&self);
+
+    /// What a user sees, compared before and after a rejected join (C3)
+    /// besides `==` and the re-encoding.
+    fn observable(&self) -> String {
+        format!("{self:?}")
+    }
+
+    /// `join_encoded_with` into `self`, for the types that have it.
+    fn join_bytes(&mut self, bytes: &[u8], limits: &Limits) -> Option<Result<bool, DecodeError>>;
+}
+
+macro_rules! state_subject {
+    ($ty:ty, $name:expr, |$x:ident| $read:block $(, observable |$o:ident| $obs:block)?) => {
+        impl Subject for $ty {
+            const NAME: &'static str = $name;
+            fn corpus() -> Vec<Self> {
+                corpus::<$ty>()
+            }
+            fn check_read(&self) {
+                if let Err(v) = self.check_invariants() {
+                    panic!("C7: {} decoded with a broken invariant: {v}", Self::NAME);
+                }
+                let $x = self;
+                $read
+            }
+            $(fn observable(&self) -> String {
+                let $o = self;
+                $obs
+            })?
+            fn join_bytes(
+                &mut self,
+                bytes: &[u8],
+                limits: &Limits,
+            ) -> Option<Result<bool, DecodeError>> {
+                Some(encoding::join_encoded_with(self, bytes, limits))
+            }
+        }
+    };
+}
+
+/// The corpus of a type (see [`Subject::corpus`]).
+trait Corpus: Sized {
+    fn corpus() -> Vec<Self>;
+}
+
+fn corpus<T: Corpus>() -> Vec<T> {
+    T::corpus()
+}
+
+state_subject!(GCounter, "GCounter", |x| {
+    let _ = (x.value(), x.entries().count(), x.as_vector().len());
+});
+state_subject!(PnCounter, "PnCounter", |x| {
+    let _ = (x.value(), x.increments().value(), x.decrements().value());
+});
+state_subject!(CausalCounter, "CausalCounter", |x| {
+    let _ = x.value();
+});
+state_subject!(LwwRegister<String>, "LwwRegister<String>", |x| {
+    let _ = (x.value(), x.stamp(), x.seen().len(), x.lost_writes());
+});
+state_subject!(MvRegister<String>, "MvRegister<String>", |x| {
+    let _ = (
+        x.value(),
+        x.values().count(),
+        x.is_conflicted(),
+        x.read_context(),
+    );
+});
+state_subject!(OrSet<String>, "OrSet<String>", |x| {
+    let _ = (x.len(), x.iter().count(), x.to_sorted_vec(), x.is_empty());
+    for e in x.iter() {
+        assert!(x.contains(e));
+    }
+});
+state_subject!(RwSet<String>, "RwSet<String>", |x| {
+    let _ = (x.len(), x.is_empty());
+    for e in x.iter() {
+        assert!(x.contains(e));
+    }
+});
+state_subject!(EwFlag, "EwFlag", |x| {
+    let _ = x.is_enabled();
+});
+state_subject!(MapMv, "OrMap<String, MvRegister<String>>", |x| {
+    read_map(x, |v| {
+        let _ = (v.value(), v.values().count());
+    });
+});
+state_subject!(MapSetUw, "OrMap<String, OrSet<String>, UpdateWins>", |x| {
+    read_map(x, |v| {
+        let _ = v.to_sorted_vec();
+    });
+});
+state_subject!(
+    MapCounterRw,
+    "OrMap<String, CausalCounter, RemoveWins>",
+    |x| {
+        read_map(x, |v| {
+            let _ = v.value();
+        });
+    }
+);
+state_subject!(
+    MapNested,
+    "OrMap<String, OrMap<String, MvRegister<u64>>>",
+    |x| {
+        read_map(x, |inner| {
+            read_map(inner, |v| {
+                let _ = v.values().count();
+            })
+        });
+    }
+);
+state_subject!(EmbLww, "Embedded<LwwRegister<String>>", |x| {
+    let _ = (x.value().value().cloned(), x.siblings(), x.is_empty());
+});
+state_subject!(EmbG, "Embedded<GCounter>", |x| {
+    let _ = (x.value().value(), x.siblings());
+});
+state_subject!(
+    List<u64>,
+    "List<u64>",
+    |x| {
+        let v = x.to_vec();
+        assert_eq!(v.len(), x.len());
+        assert_eq!(x.iter().count(), x.len());
+        for i in 0..x.len() {
+            assert_eq!(x.get(i), Some(&v[i]));
+        }
+        let _ = (x.pending_len(), x.context().dot_count(), x.is_empty());
+    },
+    observable | x | { format!("{:?} pending {}", x.to_vec(), x.pending_len()) }
+);
+state_subject!(
+    Text,
+    "Text",
+    |x| {
+        let s = x.to_string();
+        assert_eq!(s.chars().count(), x.len());
+        assert_eq!(s.len(), x.len_utf8());
+        assert_eq!(s.encode_utf16().count(), x.len_utf16());
+        assert_eq!(x.chunks().collect::<String>(), s);
+        let _ = (
+            x.pending_len(),
+            x.shape(),
+            x.heap_bytes(),
+            x.context().dot_count(),
+        );
+        if !x.is_empty() {
+            let _ = (x.char_to_utf8(x.len()), x.char_to_utf16(x.len()));
+        }
+    },
+    observable | x | { format!("{x} pending {}", x.pending_len()) }
+);
+state_subject!(VersionVector, "VersionVector", |x| {
+    let _ = (x.iter().count(), x.len(), x.is_empty());
+});
+state_subject!(CausalContext, "CausalContext", |x| {
+    let _ = (
+        x.vector(),
+        x.cloud().count(),
+        x.ranges().count(),
+        x.dot_count(),
+    );
+});
+
+fn read_map<K, V, P>(m: &OrMap<K, V, P>, f: impl Fn(&V))
+where
+    K: std::hash::Hash + Eq + Clone + Debug,
+    V: converge::CausalCrdt,
+    P: converge::RemovePolicy,
+{
+    assert_eq!(m.iter().count(), m.len());
+    assert_eq!(m.keys().count(), m.len());
+    assert!(m.stored_entries() >= m.len());
+    for (k, v) in m.iter() {
+        assert!(m.contains_key(k));
+        assert!(m.get(k).is_some());
+        f(v);
+    }
+}
+
+macro_rules! message_subject {
+    ($inner:ty, $name:expr) => {
+        impl Subject for Message<$inner> {
+            const NAME: &'static str = $name;
+            fn corpus() -> Vec<Self> {
+                messages::<$inner>()
+            }
+            fn check_read(&self) {
+                let _ = self.from();
+                match self {
+                    Message::Deltas { delta: x, .. } | Message::State { state: x, .. } => {
+                        x.check_read()
+                    }
+                    Message::Digest { summary, .. } => {
+                        let _ = format!("{summary:?}");
+                    }
+                    Message::Ack { .. } => {}
+                }
+            }
+            fn join_bytes(&mut self, _: &[u8], _: &Limits) -> Option<Result<bool, DecodeError>> {
+                None
+            }
+        }
+    };
+}
+
+message_subject!(OrSet<String>, "Message<OrSet<String>>");
+message_subject!(PnCounter, "Message<PnCounter>");
+message_subject!(Text, "Message<Text>");
+
+/// Every message kind, built by real nodes from the type's corpus.
+fn messages<T>() -> Vec<Message<T>>
+where
+    T: Subject + converge::DeltaSince + Validate,
+{
+    let mut out = vec![Message::Ack { from: A, upto: 3 }];
+    for x in T::corpus() {
+        out.push(Message::Deltas {
+            from: B,
+            start: 2,
+            end: 5,
+            delta: x.clone(),
+        });
+        out.push(Message::State {
+            from: C,
+            end: 7,
+            state: x.clone(),
+        });
+        out.push(Message::Digest {
+            from: A,
+            summary: x.summary(),
+        });
+    }
+    out
+}
+
+/// Runs `$f::<T>($args)` for every type under test.
+macro_rules! for_each_subject {
+    ($f:ident $(, $arg:expr)*) => {{
+        $f::<GCounter>($($arg),*);
+        $f::<PnCounter>($($arg),*);
+        $f::<CausalCounter>($($arg),*);
+        $f::<LwwRegister<String>>($($arg),*);
+        $f::<MvRegister<String>>($($arg),*);
+        $f::<OrSet<String>>($($arg),*);
+        $f::<RwSet<String>>($($arg),*);
+        $f::<EwFlag>($($arg),*);
+        $f::<MapMv>($($arg),*);
+        $f::<MapSetUw>($($arg),*);
+        $f::<MapCounterRw>($($arg),*);
+        $f::<MapNested>($($arg),*);
+        $f::<EmbLww>($($arg),*);
+        $f::<EmbG>($($arg),*);
+        $f::<List<u64>>($($arg),*);
+        $f::<Text>($($arg),*);
+        $f::<VersionVector>($($arg),*);
+        $f::<CausalContext>($($arg),*);
+        $f::<Message<OrSet<String>>>($($arg),*);
+        $f::<Message<PnCounter>>($($arg),*);
+        $f::<Message<Text>>($($arg),*);
+    }};
+}
+
+// ------------------------------------------------------------------ corpora
+
+impl Corpus for GCounter {
+    fn corpus() -> Vec<Self> {
+        let mut x = GCounter::new();
+        let d = x.increment(A, 3).unwrap();
+        let mut y = x.clone();
+        y.increment(B, 300).unwrap();
+        y.increment(C, u64::MAX).unwrap();
+        vec![GCounter::new(), d, x, y]
+    }
+}
+
+impl Corpus for PnCounter {
+    fn corpus() -> Vec<Self> {
+        let mut x = PnCounter::new();
+        let d = x.increment(A, 5).unwrap();
+        x.decrement(B, 200).unwrap();
+        x.decrement(A, 1).unwrap();
+        vec![PnCounter::new(), d, x]
+    }
+}
+
+impl Corpus for CausalCounter {
+    fn corpus() -> Vec<Self> {
+        let mut x = CausalCounter::new();
+        let d = x.increment(A, 5).unwrap();
+        x.decrement(B, 2).unwrap();
+        let mut y = x.clone();
+        let reset = y.reset();
+        x.increment(A, 1).unwrap();
+        x.join(y);
+        vec![CausalCounter::new(), d, reset, x]
+    }
+}
+
+impl Corpus for LwwRegister<String> {
+    fn corpus() -> Vec<Self> {
+        let mut x = LwwRegister::new();
+        let d = x.write(A, "away".to_string(), 10).unwrap();
+        let mut y = LwwRegister::new();
+        y.write(B, "busy".to_string(), 12).unwrap();
+        x.join(y);
+        vec![LwwRegister::new(), d, x]
+    }
+}
+
+impl Corpus for MvRegister<String> {
+    fn corpus() -> Vec<Self> {
+        let mut x = MvRegister::new();
+        let d = x.write(A, "10:00".to_string());
+        let mut y = x.clone();
+        y.write(B, "11:00".to_string());
+        x.write(A, "12:00".to_string());
+        let mut z = x.clone();
+        z.join(y);
+        vec![MvRegister::new(), d, x, z]
+    }
+}
+
+impl Corpus for OrSet<String> {
+    fn corpus() -> Vec<Self> {
+        let mut x = OrSet::new();
+        let d = x.insert(A, "milk".to_string());
+        x.insert(B, "eggs".to_string());
+        x.insert(A, "tea".to_string());
+        let r = x.remove(&"eggs".to_string());
+        let mut y = x.clone();
+        y.insert(C, "bread".to_string());
+        vec![OrSet::new(), d, r, x, y]
+    }
+}
+
+impl Corpus for RwSet<String> {
+    fn corpus() -> Vec<Self> {
+        let mut x = RwSet::new();
+        let d = x.insert(A, "milk".to_string());
+        x.insert(B, "eggs".to_string());
+        let r = x.remove(A, "milk".to_string());
+        vec![RwSet::new(), d, r, x]
+    }
+}
+
+impl Corpus for EwFlag {
+    fn corpus() -> Vec<Self> {
+        let mut x = EwFlag::new();
+        let d = x.enable(A);
+        x.enable(B);
+        let mut y = x.clone();
+        let off = y.disable();
+        x.enable(A);
+        vec![EwFlag::new(), d, off, x, y]
+    }
+}
+
+impl Corpus for MapMv {
+    fn corpus() -> Vec<Self> {
+        let mut x = MapMv::new();
+        let d = x.update(A, "alice".into(), |r| r.write(A, "online".into()));
+        x.update(B, "bob".into(), |r| r.write(B, "away".into()));
+        let mut y = x.clone();
+        let rm = y.remove(A, &"alice".into());
+        x.update(C, "alice".into(), |r| r.write(C, "busy".into()));
+        let mut z = x.clone();
+        z.join(y);
+        vec![MapMv::new(), d, rm, x, z]
+    }
+}
+
+impl Corpus for MapSetUw {
+    fn corpus() -> Vec<Self> {
+        let mut x = MapSetUw::new();
+        let d = x.update(A, "cart".into(), |s| s.insert(A, "book".into()));
+        let mut y = x.clone();
+        y.remove(B, &"cart".into());
+        x.update(A, "cart".into(), |s| s.insert(A, "pen".into()));
+        let mut z = x.clone();
+        z.join(y);
+        vec![MapSetUw::new(), d, x, z]
+    }
+}
+
+impl Corpus for MapCounterRw {
+    fn corpus() -> Vec<Self> {
+        let mut x = MapCounterRw::new();
+        let d = x.update(A, "likes".into(), |c| c.increment(A, 3).unwrap());
+        x.update(B, "views".into(), |c| c.increment(B, 10).unwrap());
+        let mut y = x.clone();
+        let rm = y.remove(B, &"likes".into());
+        x.update(A, "likes".into(), |c| c.increment(A, 1).unwrap());
+        let mut z = x.clone();
+        z.join(y);
+        vec![MapCounterRw::new(), d, rm, x, z]
+    }
+}
+
+impl Corpus for MapNested {
+    fn corpus() -> Vec<Self> {
+        let mut x = MapNested::new();
+        let d = x.update(A, "doc".into(), |m| {
+            m.update(A, "title".into(), |r| r.write(A, 1))
+        });
+        x.update(B, "doc".into(), |m| {
+            m.update(B, "size".into(), |r| r.write(B, 2))
+        });
+        let mut y = x.clone();
+        y.update(C, "doc".into(), |m| m.remove(C, &"title".into()));
+        let mut z = x.clone();
+        z.join(y);
+        vec![MapNested::new(), d, x, z]
+    }
+}
+
+impl Corpus for EmbLww {
+    fn corpus() -> Vec<Self> {
+        let mut x = EmbLww::new();
+        let d = x.update(A, |r| r.write(A, "online".into(), 10).unwrap());
+        let mut y = x.clone();
+        y.update(B, |r| r.write(B, "away".into(), 20).unwrap());
+        x.update(A, |r| r.write(A, "busy".into(), 15).unwrap());
+        let mut z = x.clone();
+        z.join(y);
+        vec![EmbLww::new(), d, x, z]
+    }
+}
+
+impl Corpus for EmbG {
+    fn corpus() -> Vec<Self> {
+        let mut x = EmbG::new();
+        let d = x.update(A, |g| g.increment(A, 2).unwrap());
+        let mut y = x.clone();
+        y.update(B, |g| g.increment(B, 5).unwrap());
+        x.reset();
+        let mut z = x.clone();
+        z.join(y);
+        vec![EmbG::new(), d, z]
+    }
+}
+
+impl Corpus for List<u64> {
+    fn corpus() -> Vec<Self> {
+        let mut x = List::new();
+        let d = x.insert_from(A, 0, [10, 20, 30, 40]).unwrap();
+        let mut y = x.clone();
+        y.insert(B, 2, 25).unwrap();
+        x.delete_range(A, 1..3).unwrap();
+        x.insert(A, 0, 5).unwrap();
+        let mut z = x.clone();
+        z.join(y);
+        vec![List::new(), d, x, z]
+    }
+}
+
+impl Corpus for Text {
+    fn corpus() -> Vec<Self> {
+        let mut x = Text::new();
+        let d = x.insert(A, 0, "hello world").unwrap();
+        let mut y = x.clone();
+        y.insert(B, 5, ", dear").unwrap();
+        x.delete(A, 0..1).unwrap();
+        x.insert(A, 0, "H").unwrap();
+        x.delete(A, 6..8).unwrap();
+        let mut z = x.clone();
+        z.join(y);
+        z.insert(C, 0, "é😀").unwrap();
+        vec![Text::new(), d, x, z]
+    }
+}
+
+impl Corpus for VersionVector {
+    fn corpus() -> Vec<Self> {
+        vec![
+            VersionVector::new(),
+            VersionVector::from_entries([(A, 3)]),
+            VersionVector::from_entries([(A, 3), (B, 7), (ReplicaId::new(1 << 40), u64::MAX)]),
+        ]
+    }
+}
+
+impl Corpus for CausalContext {
+    fn corpus() -> Vec<Self> {
+        vec![
+            CausalContext::new(),
+            CausalContext::from_dots([dot(1, 1), dot(1, 2)]),
+            CausalContext::from_ranges([(A, 1, 4), (A, 7, 7), (A, 9, 12), (C, 2, 2)]).unwrap(),
+        ]
+    }
+}
+
+// ===========================================================================
+// The checks every case goes through
+// ===========================================================================
+
+/// Decodes `bytes` as `T` under `limits`: measures the peak heap against the
+/// C4 bound, and checks any accepted value (C7).
+fn decode_checked<T: Subject>(bytes: &[u8], limits: &Limits) -> Result<T, DecodeError> {
+    let (r, peak) = measure(|| encoding::decode_with::<T>(bytes, limits));
+    assert!(
+        peak <= c4_bound(bytes.len()),
+        "C4: {} decoding {} bytes peaked at {peak} bytes (bound {})",
+        T::NAME,
+        bytes.len(),
+        c4_bound(bytes.len())
+    );
+    if let Ok(x) = &r {
+        x.check_read();
+    }
+    r
+}
+
+/// [`decode_checked`] under the default limits.
+fn decode<T: Subject>(bytes: &[u8]) -> Result<T, DecodeError> {
+    decode_checked(bytes, &Limits::DEFAULT)
+}
+
+fn enc<T: Encodable>(x: &T) -> Vec<u8> {
+    encoding::encode(x).unwrap()
+}
+
+/// `after` is indistinguishable from `before`: equal, byte-identical
+/// re-encoding, same observable content (C3).
+fn assert_unchanged<T: Subject>(before: &T, after: &T) {
+    assert_eq!(before, after, "C3: {} changed", T::NAME);
+    assert_eq!(
+        enc(before),
+        enc(after),
+        "C3: {} re-encodes differently",
+        T::NAME
+    );
+    assert_eq!(before.observable(), after.observable(), "C3: {}", T::NAME);
+}
+
+/// `bytes` are rejected with exactly `expected` (C2) within the C4 bound,
+/// and joining them into any corpus value changes nothing (C3).
+fn assert_rejects<T: Subject>(bytes: &[u8], expected: &DecodeError) {
+    assert_rejects_with::<T>(bytes, &Limits::DEFAULT, expected);
+}
+
+fn assert_rejects_with<T: Subject>(bytes: &[u8], limits: &Limits, expected: &DecodeError) {
+    assert_eq!(
+        decode_checked::<T>(bytes, limits).as_ref().err(),
+        Some(expected),
+        "{} decoding {bytes:02x?}",
+        T::NAME
+    );
+    for target in T::corpus() {
+        assert_join_rejects(&target, bytes, limits, expected);
+    }
+}
+
+/// Joining `bytes` into (a copy of) `target` fails with `expected` and
+/// leaves it unchanged (C3).
+fn assert_join_rejects<T: Subject>(
+    target: &T,
+    bytes: &[u8],
+    limits: &Limits,
+    expected: &DecodeError,
+) {
+    let mut t = target.clone();
+    if let Some(r) = t.join_bytes(bytes, limits) {
+        assert_eq!(r.as_ref().err(), Some(expected), "{} join", T::NAME);
+        assert_unchanged(target, &t);
+    }
+}
+
+fn invalid(v: InvariantViolation) -> DecodeError {
+    DecodeError::Invalid(v)
+}
+
+// ===========================================================================
+// B1: empty input and every strict prefix
+// ===========================================================================
+
+/// B1: the empty input, and every strict prefix of the header, is
+/// `Truncated` for every type.
+#[test]
+fn b1_empty_input_and_header_prefixes_are_truncated() {
+    fn check<T: Subject>() {
+        let header = W::of::<T>().bytes();
+        for n in 0..header.len() {
+            assert_rejects::<T>(&header[..n], &DecodeError::Truncated);
+        }
+        // A complete header with no body: the body's first read runs out.
+        assert_rejects::<T>(&header, &DecodeError::Truncated);
+    }
+    for_each_subject!(check);
+}
+
+/// B1, exhaustive: every strict prefix of the encoding of every corpus value
+/// of every type is `Truncated` (never another error, never a shorter value:
+/// lengths and fixed arities make a cut input always end inside a value),
+/// and joining it changes nothing.
+#[test]
+fn b1_every_strict_prefix_of_every_encoding_is_truncated() {
+    fn check<T: Subject>() {
+        let corpus = T::corpus();
+        let richest = corpus.last().unwrap();
+        let mut prefixes = 0;
+        for x in &corpus {
+            let bytes = enc(x);
+            for n in 0..bytes.len() {
+                assert_eq!(
+                    decode::<T>(&bytes[..n]).err(),
+                    Some(DecodeError::Truncated),
+                    "{} prefix {n} of {bytes:02x?}",
+                    T::NAME
+                );
+                assert_join_rejects(
+                    richest,
+                    &bytes[..n],
+                    &Limits::DEFAULT,
+                    &DecodeError::Truncated,
+                );
+                prefixes += 1;
+            }
+            // The whole encoding is accepted (the prefixes are the only cut).
+            assert_eq!(decode::<T>(&bytes).as_ref(), Ok(x));
+        }
+        assert!(prefixes > 4 * corpus.len(), "{}", T::NAME);
+    }
+    for_each_subject!(check);
+}
+
+// ===========================================================================
+// B2: trailing bytes
+// ===========================================================================
+
+/// B2: a valid encoding followed by anything — a zero, garbage, a second
+/// encoding — is `TrailingBytes` with the count of what follows. The
+/// compact API reads whole inputs only (no streaming form that would stop
+/// early).
+#[test]
+fn b2_trailing_bytes_after_a_valid_encoding_are_counted_and_rejected() {
+    fn check<T: Subject>() {
+        for x in T::corpus() {
+            let bytes = enc(&x);
+            for extra in [vec![0u8], vec![0xff; 3], bytes.clone(), vec![0x80; 1000]] {
+                let mut b = bytes.clone();
+                b.extend_from_slice(&extra);
+                assert_rejects::<T>(&b, &DecodeError::TrailingBytes { count: extra.len() });
+            }
+        }
+    }
+    for_each_subject!(check);
+}
+
+// ===========================================================================
+// B3: magic, version, type tag
+// ===========================================================================
+
+/// B3: an unknown format version is `UnknownVersion`, checked before the
+/// type tag (so a future version's tags can mean anything).
+#[test]
+fn b3_unknown_format_version_is_unknown_version() {
+    fn check<T: Subject>() {
+        for x in T::corpus() {
+            for version in [0u8, 2, 3, 0x7f, 0x80, 0xff] {
+                let mut b = enc(&x);
+                b[2] = version;
+                assert_rejects::<T>(&b, &DecodeError::UnknownVersion { found: version });
+                // Another type's tag under the unknown version: still the version.
+                b[3] = T::TYPE_TAG ^ 0x20;
+                assert_rejects::<T>(&b, &DecodeError::UnknownVersion { found: version });
+            }
+        }
+    }
+    for_each_subject!(check);
+}
+
+/// B3: bytes that do not start with `b"cv"` are `BadMagic` as soon as one
+/// byte disagrees, however short; a strict prefix of the magic is
+/// `Truncated` (B1).
+#[test]
+fn b3_bad_magic_is_rejected_as_soon_as_a_byte_disagrees() {
+    fn check<T: Subject>() {
+        let body = enc(&T::corpus().pop().unwrap())[encoding::HEADER_LEN..].to_vec();
+        for magic in [*b"CV", *b"vc", *b"cw", *b"xv", [0, 0], [0xff, 0xff]] {
+            let b = W::default()
+                .raw(&magic)
+                .raw(&[encoding::VERSION, T::TYPE_TAG])
+                .raw(&body)
+                .bytes();
+            assert_rejects::<T>(&b, &DecodeError::BadMagic);
+        }
+        for short in [&b"x"[..], b"C", b"cx", b"cV", b"\0"] {
+            assert_rejects::<T>(short, &DecodeError::BadMagic);
+        }
+        // A cut header that agrees with the magic so far, whatever its
+        // version byte: the header is incomplete, so `Truncated`.
+        assert_rejects::<T>(b"cv\x02", &DecodeError::Truncated);
+    }
+    for_each_subject!(check);
+}
+
+/// B3/B22: every type tag but the type's own, on an otherwise valid
+/// encoding, is `WrongType` naming both tags — all 255 of them, for every
+/// type.
+#[test]
+fn b3_every_other_type_tag_is_wrong_type() {
+    fn check<T: Subject>() {
+        let mut b = enc(&T::corpus().pop().unwrap());
+        for tag in 0..=u8::MAX {
+            if tag == T::TYPE_TAG {
+                continue;
+            }
+            b[3] = tag;
+            assert_rejects::<T>(
+                &b,
+                &DecodeError::WrongType {
+                    expected: T::TYPE_TAG,
+                    found: tag,
+                },
+            );
+        }
+    }
+    for_each_subject!(check);
+}
+
+// ===========================================================================
+// B4: overlong and oversized varints
+// ===========================================================================
+
+/// B4 at chosen places: an overlong count, replica, counter, range bound,
+/// timestamp or item length is `InvalidVarint`, as are eleven bytes for a
+/// `u64`, a tenth byte carrying bits beyond 64, and an enum variant index
+/// beyond `u32`. The ten-byte form of `u64::MAX` itself is fine.
+#[test]
+fn b4_overlong_and_oversized_varints_inside_bodies_are_invalid_varint() {
+    let bad = DecodeError::InvalidVarint;
+    // GCounter: [n] n × (replica, value).
+    let g = || W::of::<GCounter>();
+    // The count 1 written in two bytes.
+    assert_rejects::<GCounter>(&g().raw(&[0x81, 0x00]).v(1).v(5).bytes(), &bad);
+    // The replica 1 in two bytes; 0 in two bytes.
+    assert_rejects::<GCounter>(&g().v(1).raw(&[0x81, 0x00]).v(5).bytes(), &bad);
+    assert_rejects::<GCounter>(&g().v(1).raw(&[0x80, 0x00]).v(5).bytes(), &bad);
+    // The value 5 in three bytes.
+    assert_rejects::<GCounter>(&g().v(1).v(1).raw(&[0x85, 0x80, 0x00]).bytes(), &bad);
+    // Eleven bytes for a u64.
+    let eleven = [
+        0xffu8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+    ];
+    assert_rejects::<GCounter>(&g().v(1).v(1).raw(&eleven).bytes(), &bad);
+    // 2^64: the tenth byte carries a bit beyond 64.
+    let wide = [0x80u8, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02];
+    assert_rejects::<GCounter>(&g().v(1).v(1).raw(&wide).bytes(), &bad);
+    // u64::MAX in ten bytes is a valid entry.
+    let max = decode::<GCounter>(&g().v(1).v(1).v(u64::MAX).bytes()).unwrap();
+    assert_eq!(max.get(A), u64::MAX);
+
+    // OrSet<String>: [n] n × (key, [m] m × dot) then the context; the
+    // element's dot counter and the context's upper bound overlong.
+    assert_rejects::<OrSet<String>>(
+        &W::of::<OrSet<String>>()
+            .v(1)
+            .str("a")
+            .v(1)
+            .v(1)
+            .raw(&[0x81, 0x00])
+            .ctx(&[(1, &[(1, 1)])])
+            .bytes(),
+        &bad,
+    );
+    assert_rejects::<OrSet<String>>(
+        &W::of::<OrSet<String>>()
+            .v(1)
+            .str("a")
+            .v(1)
+            .dot(1, 1)
+            .v(1)
+            .v(1)
+            .v(1)
+            .v(1)
+            .raw(&[0x81, 0x80, 0x00])
+            .bytes(),
+        &bad,
+    );
+    // LwwRegister<String>: option tag 1, Stamp (timestamp, replica), value,
+    // then the seen vector; the timestamp overlong.
+    assert_rejects::<LwwRegister<String>>(
+        &W::of::<LwwRegister<String>>()
+            .raw(&[1, 0x8a, 0x00])
+            .v(1)
+            .str("x")
+            .vv(&[(1, 10)])
+            .bytes(),
+        &bad,
+    );
+    // Text: [n] items (id, len, left, right, content); the length overlong.
+    assert_rejects::<Text>(
+        &W::of::<Text>()
+            .v(1)
+            .dot(1, 1)
+            .raw(&[0x81, 0x00])
+            .opt_dot(None)
+            .opt_dot(None)
+            .raw(&[1])
+            .str("a")
+            .v(0)
+            .bytes(),
+        &bad,
+    );
+    // Message: the variant index is a u32: 2^32 is too wide, 1 in five
+    // bytes overlong.
+    type M = Message<OrSet<String>>;
+    assert_rejects::<M>(&W::of::<M>().v(1 << 32).v(1).v(1).pad_to(24).bytes(), &bad);
+    assert_rejects::<M>(
+        &W::of::<M>()
+            .raw(&[0x81, 0x80, 0x80, 0x80, 0x00])
+            .v(1)
+            .v(1)
+            .bytes(),
+        &bad,
+    );
+}
+
+/// B4 everywhere: every body byte below 0x80 ends a varint or is a one-byte
+/// item (an option or bool tag, a byte of a string). Rewriting it as
+/// `[b | 0x80, 0x00]` — for a varint, the same value in an overlong form —
+/// is always rejected: `InvalidVarint` where it ended a varint, `Malformed`
+/// where it was a tag (0x80 and 0x81 are not tags), `InvalidUtf8` inside a
+/// string (the byte becomes a lead or continuation byte followed by 0x00).
+/// The bytes before it are unchanged, so the decoder reaches it in the same
+/// role; every corpus encoding of every type is rewritten at every such byte.
+#[test]
+fn b4_the_overlong_form_of_any_body_varint_is_rejected() {
+    fn check<T: Subject>() {
+        let target = T::corpus().pop().unwrap();
+        let mut varints = 0;
+        for x in T::corpus() {
+            let bytes = enc(&x);
+            for i in encoding::HEADER_LEN..bytes.len() {
+                let b = bytes[i];
+                if b >= 0x80 {
+                    continue;
+                }
+                let mut edited = bytes[..i].to_vec();
+                edited.extend_from_slice(&[b | 0x80, 0x00]);
+                edited.extend_from_slice(&bytes[i + 1..]);
+                let e = decode::<T>(&edited).err();
+                match e {
+                    Some(DecodeError::InvalidVarint) => varints += 1,
+                    Some(DecodeError::Malformed(_) | DecodeError::InvalidUtf8) => {}
+                    other => panic!("{} byte {i} of {bytes:02x?}: {other:?}", T::NAME),
+                }
+                assert_join_rejects(&target, &edited, &Limits::DEFAULT, &e.unwrap());
+            }
+        }
+        assert!(varints > 0, "{}", T::NAME);
+    }
+    for_each_subject!(check);
+}
+
+// ===========================================================================
+// B5/B6: hostile lengths and counts
+// ===========================================================================
+
+/// The places where each type reads a length or count first, as the bytes
+/// that lead to it: the top-level sequence and the nested ones (keys,
+/// values, dot sets, dot functions, context entries and ranges, item
+/// contents, delete runs, a message's payload).
+fn length_sites() -> Vec<(&'static str, Box<dyn Fn(u64) -> (Vec<u8>, Checker)>)> {
+    fn site<T: Subject>(
+        prefix: impl Fn() -> W + 'static,
+    ) -> Box<dyn Fn(u64) -> (Vec<u8>, Checker)> {
+        Box::new(move |n| (prefix().v(n).pad_to(20).bytes(), checker::<T>()))
+    }
+    vec![
+        // [n] entries
+        ("GCounter entries", site::<GCounter>(W::of::<GCounter>)),
+        (
+            "VersionVector entries",
+            site::<VersionVector>(W::of::<VersionVector>),
+        ),
+        // (inc, dec): the dec half after an empty inc half
+        (
+            "PnCounter dec",
+            site::<PnCounter>(|| W::of::<PnCounter>().v(0)),
+        ),
+        // [n] (replica, [m] ranges)
+        (
+            "CausalContext entries",
+            site::<CausalContext>(W::of::<CausalContext>),
+        ),
+        (
+            "CausalContext ranges",
+            site::<CausalContext>(|| W::of::<CausalContext>().v(1).v(1)),
+        ),
+        // (store, ctx)
+        ("EwFlag dots", site::<EwFlag>(W::of::<EwFlag>)),
+        ("EwFlag context", site::<EwFlag>(|| W::of::<EwFlag>().v(0))),
+        (
+            "CausalCounter entries",
+            site::<CausalCounter>(W::of::<CausalCounter>),
+        ),
+        (
+            "MvRegister values",
+            site::<MvRegister<String>>(W::of::<MvRegister<String>>),
+        ),
+        (
+            "MvRegister string",
+            site::<MvRegister<String>>(|| W::of::<MvRegister<String>>().v(1).dot(1, 1)),
+        ),
+        (
+            "OrSet entries",
+            site::<OrSet<String>>(W::of::<OrSet<String>>),
+        ),
+        (
+            "OrSet key",
+            site::<OrSet<String>>(|| W::of::<OrSet<String>>().v(1)),
+        ),
+        (
+            "OrSet dots",
+            site::<OrSet<String>>(|| W::of::<OrSet<String>>().v(1).str("a")),
+        ),
+        (
+            "RwSet tokens",
+            site::<RwSet<String>>(|| W::of::<RwSet<String>>().v(1).str("a")),
+        ),
+        // Some((stamp, value)), seen
+        (
+            "LwwRegister value",
+            site::<LwwRegister<String>>(|| W::of::<LwwRegister<String>>().raw(&[1]).v(1).v(1)),
+        ),
+        (
+            "LwwRegister seen",
+            site::<LwwRegister<String>>(|| W::of::<LwwRegister<String>>().raw(&[0])),
+        ),
+        // [n] (key, present, removed, nested store)
+        ("OrMap entries", site::<MapMv>(W::of::<MapMv>)),
+        ("OrMap key", site::<MapMv>(|| W::of::<MapMv>().v(1))),
+        (
+            "OrMap present",
+            site::<MapMv>(|| W::of::<MapMv>().v(1).str("k")),
+        ),
+        (
+            "OrMap removed",
+            site::<MapMv>(|| W::of::<MapMv>().v(1).str("k").v(0)),
+        ),
+        (
+            "OrMap nested",
+            site::<MapMv>(|| W::of::<MapMv>().v(1).str("k").v(0).v(0)),
+        ),
+        (
+            "nested OrMap inner entries",
+            site::<MapNested>(|| W::of::<MapNested>().v(1).str("k").v(0).v(0)),
+        ),
+        (
+            "RemoveWins OrMap nested",
+            site::<MapCounterRw>(|| W::of::<MapCounterRw>().v(1).str("k").v(0).v(0)),
+        ),
+        (
+            "UpdateWins OrMap nested",
+            site::<MapSetUw>(|| W::of::<MapSetUw>().v(1).str("").v(0).v(0)),
+        ),
+        // [n] (dot, inner)
+        ("Embedded siblings", site::<EmbLww>(W::of::<EmbLww>)),
+        (
+            "Embedded inner string",
+            site::<EmbLww>(|| W::of::<EmbLww>().v(1).dot(1, 1).raw(&[1]).v(1).v(1)),
+        ),
+        (
+            "Embedded inner vector",
+            site::<EmbG>(|| W::of::<EmbG>().v(1).dot(1, 1)),
+        ),
+        // (items, deletes)
+        ("List items", site::<List<u64>>(W::of::<List<u64>>)),
+        (
+            "List content",
+            site::<List<u64>>(|| W::of::<List<u64>>().v(1).dot(1, 1).v(1).raw(&[0, 0, 1])),
+        ),
+        (
+            "List deletes",
+            site::<List<u64>>(|| W::of::<List<u64>>().v(0)),
+        ),
+        ("Text items", site::<Text>(W::of::<Text>)),
+        (
+            "Text content",
+            site::<Text>(|| W::of::<Text>().v(1).dot(1, 1).v(1).raw(&[0, 0, 1])),
+        ),
+        ("Text deletes", site::<Text>(|| W::of::<Text>().v(0))),
+        // Deltas { from, start, end, delta }
+        (
+            "Message delta",
+            site::<Message<OrSet<String>>>(|| {
+                W::of::<Message<OrSet<String>>>().v(0).v(1).v(0).v(1)
+            }),
+        ),
+        // Digest { from, summary }
+        (
+            "Message summary",
+            site::<Message<Text>>(|| W::of::<Message<Text>>().v(2).v(1)),
+        ),
+    ]
+}
+
+/// Checks the decode of a hand-written input as one type; returns the
+/// error and the peak heap.
+type Checker = Box<dyn Fn(&[u8], &DecodeError) -> usize>;
+
+fn checker<T: Subject>() -> Checker {
+    Box::new(|bytes, expected| {
+        let (_, peak) = measure(|| decode::<T>(bytes));
+        assert_rejects::<T>(bytes, expected);
+        peak
+    })
+}
+
+/// B5: a length or count of `u64::MAX`, `2^40` or `2^30 + 1` on a 20-byte
+/// input, at the top level and at every nested sequence of every type, is
+/// `LengthTooLarge` naming the declared length and the limit (1 GiB). It is
+/// checked when the length is read, before anything is allocated for it:
+/// the peak heap stays a few KiB (what the enclosing sequences of at most
+/// 16 elements reserve), not the 16 EiB a `with_capacity(len)` would ask.
+#[test]
+fn b5_length_u64_max_or_2_pow_40_on_20_bytes_is_length_too_large() {
+    let limit = Limits::DEFAULT.max_bytes as u64;
+    for (site, build) in length_sites() {
+        for declared in [u64::MAX, 1 << 40, limit + 1] {
+            let (bytes, check) = build(declared);
+            assert!(bytes.len() <= 24, "{site}: {} bytes", bytes.len());
+            let peak = check(&bytes, &DecodeError::LengthTooLarge { declared, limit });
+            assert!(peak < 4096, "{site}: {declared} peaked at {peak} bytes");
+        }
+    }
+}
+
+/// B5 with a configured limit: a declared length above
+/// `Limits::max_bytes` is `LengthTooLarge` naming that limit.
+#[test]
+fn b5_declared_length_above_a_configured_limit_names_the_limit() {
+    let limits = Limits::DEFAULT.with_max_bytes(100);
+    let bytes = W::of::<OrSet<String>>().v(1).v(101).pad_to(40).bytes();
+    assert_rejects_with::<OrSet<String>>(
+        &bytes,
+        &limits,
+        &DecodeError::LengthTooLarge {
+            declared: 101,
+            limit: 100,
+        },
+    );
+    // At the limit, the length is believed and found to be a lie.
+    let bytes = W::of::<OrSet<String>>().v(1).v(100).pad_to(40).bytes();
+    assert_rejects_with::<OrSet<String>>(&bytes, &limits, &DecodeError::Truncated);
+}
+
+/// B6: a count within the limit but above the bytes left (each element
+/// takes at least one byte) is `Truncated` when it is read, at every site;
+/// so is a count the bytes left could only hold if elements were smaller
+/// than they are (found when the bytes run out).
+#[test]
+fn b6_count_beyond_the_remaining_bytes_is_truncated() {
+    for (_, build) in length_sites() {
+        for declared in [1_000, 1 << 30] {
+            let (bytes, check) = build(declared);
+            check(&bytes, &DecodeError::Truncated);
+        }
+    }
+    // Eight (replica, value) entries need at least 16 bytes; 8 are left.
+    let bytes = W::of::<GCounter>().v(8).raw(&[1; 8]).bytes();
+    assert_rejects::<GCounter>(&bytes, &DecodeError::Truncated);
+    // Two items need at least 12 bytes; 11 are left.
+    let bytes = W::of::<Text>().v(2).raw(&[0; 11]).bytes();
+    assert_rejects::<Text>(&bytes, &DecodeError::Truncated);
+}
+
+// ===========================================================================
+// B7/C5: depth
+// ===========================================================================
+
+/// OR-maps nested over an enable-wins flag, one key per level.
+trait Deep: Subject + Validate + converge::CausalCrdt + Default {
+    /// Levels of `OrMap` above the flag.
+    const LEVELS: usize;
+    /// Writes one key at every level and the flag at the bottom; returns
+    /// the delta.
+    fn fill(&mut self, r: ReplicaId) -> Self;
+}
+
+impl Deep for EwFlag {
+    const LEVELS: usize = 0;
+    fn fill(&mut self, r: ReplicaId) -> Self {
+        self.enable(r)
+    }
+}
+
+/// `OrMap<u8, V>` as a test subject (the key type keeps the bytes short).
+type M<V> = OrMap<u8, V>;
+
+impl<V: Deep> Subject for M<V>
+where
+    V::Store: serde::Serialize + serde::de::DeserializeOwned,
+{
+    const NAME: &'static str = "nested OrMap<u8, _>";
+    fn corpus() -> Vec<Self> {
+        let mut x = Self::default();
+        let d = x.fill(A);
+        vec![Self::default(), d]
+    }
+    fn check_read(&self) {
+        self.check_invariants().unwrap();
+        let _ = format!("{self:?}");
+    }
+    fn join_bytes(&mut self, bytes: &[u8], limits: &Limits) -> Option<Result<bool, DecodeError>> {
+        Some(encoding::join_encoded_with(self, bytes, limits))
+    }
+}
+
+impl<V: Deep> Deep for M<V>
+where
+    V::Store: serde::Serialize + serde::de::DeserializeOwned,
+{
+    const LEVELS: usize = V::LEVELS + 1;
+    fn fill(&mut self, r: ReplicaId) -> Self {
+        self.update(r, 0, |v| v.fill(r))
+    }
+}
+
+type D1 = M<EwFlag>;
+type D2 = M<D1>;
+type D3 = M<D2>;
+type D5 = M<M<D3>>;
+type D10 = M<M<M<M<M<D5>>>>>;
+type D20 = M<M<M<M<M<M<M<M<M<M<D10>>>>>>>>>>;
+type D21 = M<D20>;
+
+/// The containers a filled value of `T` opens, counted as the decoder
+/// counts them (every sequence, tuple, struct, option and enum):
+///
+/// - the flag alone: `(store, context)` 1, the context's entries 2, an entry
+///   `(replica, ranges)` 3, its ranges 4, a range `(lo, hi)` 5;
+/// - each map level adds 3 on the way down: its entries (a sequence), an
+///   entry `(key, (present, removed, store))` as a tuple, and the entry
+///   value's tuple; the flag's dot set at the bottom adds 2 (the sequence
+///   and a `Dot` struct), so `L` levels need `3L + 3` (≥ 6, above the
+///   context's 5 once `L ≥ 1`).
+fn required_depth(levels: usize) -> usize {
+    (3 * levels + 3).max(5)
+}
+
+/// The smallest `max_depth` under which the filled value decodes, found
+/// by asking the decoder; every smaller limit is `DepthExceeded` naming it,
+/// and a join under it changes nothing (C3).
+fn measured_depth<T: Deep>() -> usize {
+    let mut x = T::default();
+    x.fill(A);
+    let bytes = enc(&x);
+    let need = (1..200)
+        .find(|&k| decode_checked::<T>(&bytes, &Limits::DEFAULT.with_max_depth(k)).is_ok())
+        .unwrap();
+    for k in 0..need {
+        assert_rejects_with::<T>(
+            &bytes,
+            &Limits::DEFAULT.with_max_depth(k),
+            &DecodeError::DepthExceeded { limit: k },
+        );
+    }
+    assert_eq!(
+        decode_checked::<T>(&bytes, &Limits::DEFAULT.with_max_depth(need)).unwrap(),
+        x
+    );
+    need
+}
+
+/// B7/C5: OR-maps nested `L` deep (0 to 3 levels, and 20) need exactly
+/// `max(5, 3L + 3)` levels of depth; `Limits::with_max_depth(k)` below that
+/// is `DepthExceeded { limit: k }`, and the replica is unchanged.
+#[test]
+fn b7_or_maps_nested_deeper_than_max_depth_are_depth_exceeded() {
+    assert_eq!(measured_depth::<EwFlag>(), required_depth(EwFlag::LEVELS));
+    assert_eq!(measured_depth::<D1>(), required_depth(D1::LEVELS));
+    assert_eq!(measured_depth::<D2>(), required_depth(D2::LEVELS));
+    assert_eq!(measured_depth::<D3>(), required_depth(D3::LEVELS));
+    assert_eq!(D20::LEVELS, 20);
+    assert_eq!(measured_depth::<D20>(), required_depth(20));
+}
+
+/// B7/C5 at the default limit (64): OR-maps nested 20 deep need depth 63
+/// and decode; 21 deep need 66 and are `DepthExceeded { limit: 64 }`.
+#[test]
+fn b7_default_depth_64_admits_or_maps_20_deep_and_rejects_21() {
+    assert_eq!(Limits::DEFAULT.max_depth, 64);
+    assert_eq!(required_depth(20), 63);
+    assert_eq!(required_depth(21), 66);
+    let mut x = D20::default();
+    x.fill(A);
+    assert_eq!(decode::<D20>(&enc(&x)).unwrap(), x);
+    let mut y = D21::default();
+    let delta = y.fill(A);
+    for bytes in [enc(&y), enc(&delta)] {
+        assert_rejects::<D21>(&bytes, &DecodeError::DepthExceeded { limit: 64 });
+    }
+    // Under a raised limit it decodes, and its `Debug` and `Drop` (fixed by
+    // the type, 21 levels) are unremarkable.
+    let back = decode_checked::<D21>(&enc(&y), &Limits::DEFAULT.with_max_depth(66)).unwrap();
+    assert_eq!(back, y);
+    assert!(format!("{back:?}").len() > 21);
+}
+
+/// B7/C5 with 100,000 levels of bytes: the decoder is driven by the Rust
+/// type, which fixes the nesting (an `OrMap<u8, OrMap<u8, …>>` of 21 levels
+/// can open at most 66 containers, whatever the bytes say), so a byte
+/// pattern that keeps opening "one more map entry" can never make it recurse
+/// deeper than the type: there is no self-describing `deserialize_any` path
+/// (it is `Unsupported`). The pattern below is one map level's prefix —
+/// `[1 entry] key 0, present [1 dot (1,1)], removed [0]`, then the nested
+/// store — repeated 100,000 times (600 KB). As the 21-level type it is
+/// `DepthExceeded` at the default limit; with no depth limit at all the type
+/// runs out of levels after 21 and the bytes fail to parse as the flag at the
+/// bottom; as shallower types they fail as soon as the pattern disagrees.
+/// None of this overflows the stack.
+#[test]
+fn b7_a_100000_level_byte_pattern_is_rejected_without_deep_recursion() {
+    let level = [1u8, 0, 1, 1, 1, 0];
+    let mut w = W::of::<D21>();
+    for _ in 0..100_000 {
+        w = w.raw(&level);
+    }
+    let bytes = w.bytes();
+    assert_eq!(bytes.len(), 600_004);
+    assert_rejects::<D21>(&bytes, &DecodeError::DepthExceeded { limit: 64 });
+    let unlimited = Limits::DEFAULT.with_max_depth(usize::MAX);
+    let e = decode_checked::<D21>(&bytes, &unlimited).unwrap_err();
+    assert!(!matches!(e, DecodeError::DepthExceeded { .. }), "{e:?}");
+    // Every observed-reset map has the same tag: the bytes are offered to
+    // shallower map types as they are.
+    assert!(decode_checked::<D2>(&bytes, &unlimited).is_err());
+    assert!(decode_checked::<D1>(&bytes, &unlimited).is_err());
+    assert!(decode_checked::<MapNested>(&bytes, &unlimited).is_err());
+}
