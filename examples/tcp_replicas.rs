@@ -4,7 +4,9 @@
 //! Each replica is a thread that owns a [`Node`] over a room-booking document
 //! (`OrMap<room, OrSet<attendee>>`) and one TCP connection (`std::net`) to
 //! each other replica. Frames are a 4-byte little-endian length followed by
-//! the postcard encoding of a [`Frame`]: a protocol [`Message`], or "done".
+//! the compact encoding (`converge::encoding`) of a protocol [`Message`]; an
+//! empty frame means "done". Received bytes are decoded with the crate's
+//! hostile-input guards and validated before the node sees them.
 //! A reader thread per connection decodes frames into a channel; the replica
 //! thread writes, sends each peer [`Node::sync_to`] every tick, and answers
 //! what arrives with the replies [`Node::receive`] returns.
@@ -28,15 +30,14 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use converge::encoding;
 use converge::sync::{Message, Node, SyncConfig};
 use converge::{OrMap, OrSet, ReplicaId, Validate};
-use serde::{Deserialize, Serialize};
 
 /// room -> attendees.
 type Doc = OrMap<String, OrSet<String>>;
 
 /// What travels in one frame.
-#[derive(Serialize, Deserialize)]
 enum Frame {
     /// A protocol message.
     Sync(Box<Message<Doc>>),
@@ -72,7 +73,10 @@ impl Rng {
 }
 
 fn write_frame(stream: &mut TcpStream, frame: &Frame) -> io::Result<usize> {
-    let payload = postcard::to_allocvec(frame).map_err(io::Error::other)?;
+    let payload = match frame {
+        Frame::Sync(m) => encoding::encode(m.as_ref()).map_err(io::Error::other)?,
+        Frame::Done => Vec::new(),
+    };
     let len = u32::try_from(payload.len()).map_err(io::Error::other)?;
     stream.write_all(&len.to_le_bytes())?;
     stream.write_all(&payload)?;
@@ -88,8 +92,12 @@ fn read_frame(stream: &mut TcpStream) -> io::Result<Frame> {
     }
     let mut payload = vec![0u8; len];
     stream.read_exact(&mut payload)?;
+    if payload.is_empty() {
+        return Ok(Frame::Done);
+    }
     // Decoding validates every invariant of the payload.
-    postcard::from_bytes(&payload).map_err(io::Error::other)
+    let message = encoding::decode::<Message<Doc>>(&payload).map_err(io::Error::other)?;
+    Ok(Frame::Sync(Box::new(message)))
 }
 
 /// Per-replica traffic and outcome.
@@ -279,7 +287,7 @@ fn run(
 
 fn main() {
     println!(
-        "Three replicas over loopback TCP: length-prefixed postcard frames of sync::Message\n"
+        "Three replicas over loopback TCP: length-prefixed frames of sync::Message in the compact encoding\n"
     );
     let listeners: Vec<TcpListener> = match (0..NAMES.len())
         .map(|_| TcpListener::bind("127.0.0.1:0"))

@@ -246,6 +246,16 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
     }
 }
 
+/// What a visitor may preallocate for `left` more elements when `remaining`
+/// input bytes are left. Elements take at least one byte, but a decoded
+/// element can be far larger than its encoding (a sequence item run is ~100
+/// bytes in memory and can be 9 on the wire), so the hint allows one element
+/// per 8 bytes left: preallocation stays within the C4 bound whatever the
+/// element type, and a vector that needs more grows as elements arrive.
+fn hint(left: usize, remaining: usize) -> usize {
+    left.min(remaining / 8)
+}
+
 /// The elements of a sequence, tuple or map: `left` more to read.
 struct Elements<'a, 'de> {
     r: &'a mut Reader<'de>,
@@ -265,9 +275,7 @@ impl<'de> de::SeqAccess<'de> for Elements<'_, 'de> {
         seed.deserialize(&mut *self.r).map(Some)
     }
     fn size_hint(&self) -> Option<usize> {
-        // `left` was checked against the bytes left when it was read; serde
-        // also caps what it preallocates from a hint.
-        Some(self.left)
+        Some(hint(self.left, self.r.input.len()))
     }
 }
 
@@ -290,7 +298,7 @@ impl<'de> de::MapAccess<'de> for Elements<'_, 'de> {
         seed.deserialize(&mut *self.r)
     }
     fn size_hint(&self) -> Option<usize> {
-        Some(self.left)
+        Some(hint(self.left, self.r.input.len()))
     }
 }
 
