@@ -125,7 +125,7 @@ macro_rules! seq_impls {
         #[cfg(feature = "serde")]
         impl<$($dg)*> serde::Deserialize<'de> for $ty {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let repr = <crate::sequence::seq::repr::Repr<$content> as serde::Deserialize>::deserialize(d)?;
+                let repr = <crate::sequence::seq::repr::ReprIn<$content> as serde::Deserialize>::deserialize(d)?;
                 crate::sequence::seq::Seq::from_repr(repr)
                     .map(|seq| Self { seq })
                     .map_err(crate::encoding::violation::reject)

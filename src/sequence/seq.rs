@@ -207,12 +207,26 @@ fn causal_stack<C: Content>(mut runs: Vec<Run<C>>) -> Vec<Run<C>> {
             }
         }
     }
-    let mut slots: Vec<Option<Run<C>>> = runs.into_iter().map(Some).collect();
-    order
-        .into_iter()
-        .rev()
-        .filter_map(|i| slots[i].take())
-        .collect()
+    // Reorder in place (no second buffer of runs: decoding memory, C4):
+    // the stack pops from the end, so `runs[k]` becomes the run at
+    // `order[n - 1 - k]`, one permutation cycle at a time.
+    let from = |k: usize| order[n - 1 - k];
+    for i in 0..n {
+        if state[i] == 3 {
+            continue;
+        }
+        let mut j = i;
+        loop {
+            state[j] = 3;
+            let k = from(j);
+            if k == i {
+                break;
+            }
+            runs.swap(j, k);
+            j = k;
+        }
+    }
+    runs
 }
 
 /// Appends the pieces of `run` whose ids `seen` lacks.
@@ -550,6 +564,11 @@ impl<C: Content> Seq<C> {
         let defer = self.pending.is_empty();
         let mut parked: Vec<(Dot, Run<C>)> = Vec::new();
         while let Some(run) = stack.pop() {
+            // Give back the drained part of a large stack as the tree grows
+            // (decoding memory, C4).
+            if stack.capacity() > 256 && stack.len() < stack.capacity() / 4 {
+                stack.shrink_to(stack.len() * 2);
+            }
             if let Some(m) = self.missing_origin(&run) {
                 if defer {
                     parked.push((m, run));
@@ -1278,10 +1297,67 @@ pub(crate) mod repr {
         pub(crate) content: Option<C>,
     }
 
-    #[derive(Serialize, Deserialize)]
+    #[derive(Serialize)]
     pub(crate) struct Repr<C> {
         pub(crate) items: Vec<Item<C>>,
         pub(crate) deletes: Vec<DelRun>,
+    }
+
+    /// The deserialising side of [`Repr`]: the same fields, with each item
+    /// turned into a run as it is read, so decoding never holds the items
+    /// and the runs at once (C4).
+    #[derive(Deserialize)]
+    #[serde(bound(deserialize = "C: Content + Deserialize<'de>"))]
+    pub(crate) struct ReprIn<C> {
+        #[serde(deserialize_with = "runs_from_items")]
+        pub(crate) items: Vec<Run<C>>,
+        pub(crate) deletes: Vec<DelRun>,
+    }
+
+    fn runs_from_items<'de, D, C>(d: D) -> Result<Vec<Run<C>>, D::Error>
+    where
+        D: serde::Deserializer<'de>,
+        C: Content + Deserialize<'de>,
+    {
+        struct Items<C>(core::marker::PhantomData<C>);
+        impl<'de, C: Content + Deserialize<'de>> serde::de::Visitor<'de> for Items<C> {
+            type Value = Vec<Run<C>>;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a sequence of items")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Vec<Run<C>>, A::Error> {
+                // A hint is a claim of the input: preallocate at most 1 MiB,
+                // then grow by doubling but never past the hint while it
+                // holds (no 2× overshoot for a long, honest sequence).
+                let hint = seq.size_hint().unwrap_or(0);
+                let cap = hint.min((1 << 20) / core::mem::size_of::<Run<C>>().max(1));
+                let mut out: Vec<Run<C>> = Vec::with_capacity(cap);
+                while let Some(i) = seq.next_element::<Item<C>>()? {
+                    if out.len() == out.capacity() {
+                        let room = out.len().max(16);
+                        let want = if out.len() < hint {
+                            room.min(hint - out.len())
+                        } else {
+                            room
+                        };
+                        out.reserve_exact(want);
+                    }
+                    out.push(Run {
+                        id: i.id,
+                        len: i.len,
+                        left: i.left,
+                        right: i.right,
+                        deleted: i.content.is_none(),
+                        content: i.content.unwrap_or_default(),
+                    });
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_seq(Items(core::marker::PhantomData))
     }
 
     impl<C: Content> Seq<C> {
@@ -1303,19 +1379,8 @@ pub(crate) mod repr {
         }
 
         /// Validates and builds a state (atomic: nothing is built on error).
-        pub(crate) fn from_repr(repr: Repr<C>) -> Result<Self, InvariantViolation> {
-            let items: Vec<Run<C>> = repr
-                .items
-                .into_iter()
-                .map(|i| Run {
-                    id: i.id,
-                    len: i.len,
-                    left: i.left,
-                    right: i.right,
-                    deleted: i.content.is_none(),
-                    content: i.content.unwrap_or_default(),
-                })
-                .collect();
+        pub(crate) fn from_repr(repr: ReprIn<C>) -> Result<Self, InvariantViolation> {
+            let items = repr.items;
             Self::check_parts(&items, &repr.deletes)?;
             let mut s = Self::from_parts(items, repr.deletes, Some(Budget::new()));
             s.take_budget()?;
