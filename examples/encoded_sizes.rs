@@ -150,7 +150,7 @@ fn registers(t: &mut Table, rng: &mut Rng) -> Res {
         other.write(r, format!("status from writer {i}"), now + i as u64)?;
         lww.join(other);
     }
-    t.add("LwwRegister<String>, 3 writers", &lww)?;
+    t.add("`LwwRegister<String>`, 3 writers", &lww)?;
     let d = lww.write(ids[0], "back at my desk".to_string(), now + 60_000)?;
     t.add("δ LwwRegister write", &d)?;
 
@@ -160,7 +160,7 @@ fn registers(t: &mut Table, rng: &mut Rng) -> Res {
         other.write(r, format!("2025-06-1{i} 10:00 meeting room {i}"));
         mv.join(other);
     }
-    t.add("MvRegister<String>, 3 siblings", &mv)?;
+    t.add("`MvRegister<String>`, 3 siblings", &mv)?;
     let d = mv.write(ids[1], "2025-06-12 10:00 room 2".to_string());
     t.add("δ MvRegister write (supersedes 3)", &d)?;
     Ok(())
@@ -178,7 +178,7 @@ fn sets(t: &mut Table, rng: &mut Rng) -> Res {
     for i in (0..1200u64).step_by(6) {
         set.remove(&name(i));
     }
-    t.add("OrSet<String>, 1000 elements, 3 writers", &set)?;
+    t.add("`OrSet<String>`, 1000 elements, 3 writers", &set)?;
     t.add("δ OrSet insert", &set.insert(ids[0], name(5000)))?;
     t.add("δ OrSet remove", &set.remove(&name(1)))?;
 
@@ -189,7 +189,7 @@ fn sets(t: &mut Table, rng: &mut Rng) -> Res {
     for i in (0..1200u64).step_by(6) {
         rw.remove(ids[(i % 3) as usize], name(i));
     }
-    t.add("RwSet<String>, 1000 elements + 200 removed", &rw)?;
+    t.add("`RwSet<String>`, 1000 elements + 200 removed", &rw)?;
     t.add("δ RwSet remove", &rw.remove(ids[1], name(1)))?;
 
     let mut flag = EwFlag::new();
@@ -211,7 +211,7 @@ fn maps(t: &mut Table, rng: &mut Rng) -> Res {
         let v = rng.below(1_000_000);
         m.update(r, format!("setting.{:03}", i % 100), |reg| reg.write(r, v));
     }
-    t.add("OrMap<String, MvRegister<u64>>, 100 keys", &m)?;
+    t.add("`OrMap<String, MvRegister<u64>>`, 100 keys", &m)?;
     let r = ids[0];
     t.add(
         "δ OrMap update (one MvRegister write)",
@@ -241,7 +241,7 @@ fn lists(t: &mut Table, rng: &mut Rng) -> Res {
         let i = rng.below(l.len() as u64) as usize;
         l.delete(ids[0], i)?;
     }
-    t.add("List<u32>, 10000 pushed, 1000 deleted", &l)?;
+    t.add("`List<u32>`, 10000 pushed, 1000 deleted", &l)?;
     let mid = l.len() / 2;
     t.add("δ List insert", &l.insert(ids[1], mid, 42)?)?;
     t.add("δ List delete", &l.delete(ids[1], mid)?)
@@ -297,7 +297,10 @@ fn text(t: &mut Table, rng: &mut Rng) -> Res {
         return Ok(());
     };
     let mut doc = replay(&trace, ids[0])?;
-    let (runs, deletes, _) = doc.shape();
+    // The runs on the wire: the serde representation's two sequences.
+    let repr = serde_json::to_value(&doc)?;
+    let count = |field: &str| repr[field].as_array().map_or(0, Vec::len);
+    let (runs, deletes) = (count("items"), count("deletes"));
     let chars = doc.len();
     let ops: usize = trace.txns.iter().map(|t| t.patches.len()).sum();
     t.add(
