@@ -82,6 +82,8 @@ pub mod counter;
 #[cfg(feature = "serde")]
 pub mod encoding;
 mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod lattice;
 #[cfg(feature = "proptest")]
 pub mod laws;
