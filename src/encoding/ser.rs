@@ -18,6 +18,16 @@ pub struct EncodeError {
     message: Box<str>,
 }
 
+impl EncodeError {
+    fn zero_sized() -> Self {
+        Self {
+            message: "a sequence or map whose elements encode to zero bytes \
+                      (the decoder requires at least one byte per element)"
+                .into(),
+        }
+    }
+}
+
 impl fmt::Display for EncodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "cannot encode: {}", self.message)
@@ -60,6 +70,8 @@ pub(crate) struct Compound<'a, 'b> {
     w: &'b mut Writer<'a>,
     /// `Some((start, count))` when the length is written at the end.
     deferred: Option<(usize, usize)>,
+    /// For a sequence or map: where its elements start, and how many.
+    counted: Option<(usize, usize)>,
 }
 
 impl Compound<'_, '_> {
@@ -67,13 +79,25 @@ impl Compound<'_, '_> {
         if let Some((_, n)) = &mut self.deferred {
             *n = n.saturating_add(1);
         }
+        if let Some((_, n)) = &mut self.counted {
+            *n = n.saturating_add(1);
+        }
     }
-    fn finish(self) {
+    fn finish(self) -> Result<(), EncodeError> {
+        // The decoder bounds a count by the bytes left, so every element
+        // must take at least one byte: refuse to write what cannot be read
+        // back (a sequence of `()` or of empty structs).
+        if let Some((start, n)) = self.counted {
+            if self.w.out.len().saturating_sub(start) < n {
+                return Err(EncodeError::zero_sized());
+            }
+        }
         if let Some((start, n)) = self.deferred {
             let mut prefix = Vec::with_capacity(varint::MAX_BYTES);
             varint::write(&mut prefix, n as u128);
             self.w.out.splice(start..start, prefix);
         }
+        Ok(())
     }
 }
 
@@ -200,12 +224,18 @@ impl<'a, 'b> ser::Serializer for &'b mut Writer<'a> {
             }
             None => Some((self.out.len(), 0)),
         };
-        Ok(Compound { w: self, deferred })
+        let counted = Some((self.out.len(), 0));
+        Ok(Compound {
+            w: self,
+            deferred,
+            counted,
+        })
     }
     fn serialize_tuple(self, _: usize) -> Result<Compound<'a, 'b>, EncodeError> {
         Ok(Compound {
             w: self,
             deferred: None,
+            counted: None,
         })
     }
     fn serialize_tuple_struct(
@@ -254,8 +284,7 @@ impl ser::SerializeSeq for Compound<'_, '_> {
         value.serialize(&mut *self.w)
     }
     fn end(self) -> Result<(), EncodeError> {
-        self.finish();
-        Ok(())
+        self.finish()
     }
 }
 
@@ -268,8 +297,7 @@ macro_rules! fields {
                 value.serialize(&mut *self.w)
             }
             fn end(self) -> Result<(), EncodeError> {
-                self.finish();
-                Ok(())
+                self.finish()
             }
         }
     )*};
@@ -291,8 +319,7 @@ impl ser::SerializeMap for Compound<'_, '_> {
         value.serialize(&mut *self.w)
     }
     fn end(self) -> Result<(), EncodeError> {
-        self.finish();
-        Ok(())
+        self.finish()
     }
 }
 
@@ -307,8 +334,7 @@ impl ser::SerializeStruct for Compound<'_, '_> {
         value.serialize(&mut *self.w)
     }
     fn end(self) -> Result<(), EncodeError> {
-        self.finish();
-        Ok(())
+        self.finish()
     }
 }
 
@@ -323,7 +349,6 @@ impl ser::SerializeStructVariant for Compound<'_, '_> {
         value.serialize(&mut *self.w)
     }
     fn end(self) -> Result<(), EncodeError> {
-        self.finish();
-        Ok(())
+        self.finish()
     }
 }
