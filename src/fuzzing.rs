@@ -339,14 +339,20 @@ pub trait Subject: Encodable + Clone + Debug + PartialEq {
     /// The value's invariants (for a message, its payload's).
     fn check(&self) -> Result<(), String>;
 
+    /// Whether the decoder accepts only the canonical encoding, so that
+    /// accepted bytes are exactly the value's encoding (every type but the
+    /// sequences, which normalise; `docs/wire-format.md` §6.1).
+    const STRICT: bool = true;
+
     /// A valid value built from bytes (reachable states from an op script),
     /// for seed corpora.
     fn sample(r: &mut Bytes<'_>) -> Self;
 }
 
 macro_rules! validated_subject {
-    ($($t:ty => |$r:ident| $sample:expr;)*) => {$(
+    ($($t:ty => |$r:ident| $sample:expr $(, strict = $strict:expr)?;)*) => {$(
         impl Subject for $t {
+            $(const STRICT: bool = $strict;)?
             fn check(&self) -> Result<(), String> {
                 self.check_invariants().map_err(|e| e.to_string())
             }
@@ -380,8 +386,8 @@ validated_subject! {
     NestedMap => |r| joined_sample(r);
     DeepMap => |r| joined_sample(r);
     Embedded<LwwRegister<u8>> => |r| joined_sample(r);
-    List<u8> => |r| joined_sample(r);
-    Text => |r| joined_sample(r);
+    List<u8> => |r| joined_sample(r), strict = false;
+    Text => |r| joined_sample(r), strict = false;
     OrSet<String> => |r| {
         let mut s = OrSet::new();
         while !r.is_empty() {
@@ -429,6 +435,8 @@ where
     T: Subject + DeltaSince,
     T::Summary: Serialize + DeserializeOwned + CheckSummary,
 {
+    const STRICT: bool = T::STRICT;
+
     fn sample(r: &mut Bytes<'_>) -> Self {
         let from = ReplicaId::new(1 + u64::from(r.u8() % 3));
         let kind = r.u8();
@@ -524,10 +532,13 @@ fn check_accepted<T: Subject>(x: &T, input: Option<&[u8]>) {
         Err(e) => panic!("L12: encode(x) does not decode: {e}\n{x:?}"),
     }
     if let Some(input) = input {
-        // Canonical in the documented direction: equal values, equal bytes.
-        // An accepted input need not be the value's own encoding (the
-        // decoder normalises, e.g. sequence runs), but it must decode to
-        // the same value as that encoding.
+        // Strict types: bytes ↔ values is a bijection, so accepted bytes are
+        // the value's own encoding. Sequences normalise: other bytes may
+        // decode to the value, deterministically.
+        assert!(
+            !T::STRICT || input == bytes.as_slice(),
+            "L12 strict decoding: accepted bytes are not the canonical encoding\n{x:?}"
+        );
         if input != bytes.as_slice() {
             match encoding::decode::<T>(input) {
                 Ok(z) => assert!(z == *x, "decoding is not deterministic"),
@@ -663,45 +674,62 @@ pub enum DecodeTarget {
     HeaderValid,
 }
 
-fn only_of<T: Subject>(bytes: &[u8]) -> bool {
-    let ok = encoding::decode::<T>(bytes).is_ok();
-    let body = bytes.get(HEADER_LEN..).unwrap_or(&[]);
-    let _ = postcard::from_bytes::<T>(body);
-    ok
+/// Which decoder [`decode_only`] runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decoder {
+    /// The crate's compact encoding ([`encoding::decode`]).
+    Compact,
+    /// postcard on the body (the bytes after the 4-byte header).
+    Postcard,
 }
 
-fn only_header_of<T: Subject>(body: &[u8]) -> bool {
-    let mut bytes = Vec::with_capacity(HEADER_LEN + body.len());
-    bytes.extend_from_slice(&MAGIC);
-    bytes.push(VERSION);
-    bytes.push(T::TYPE_TAG);
-    bytes.extend_from_slice(body);
-    let ok = encoding::decode::<T>(&bytes).is_ok();
-    let _ = postcard::from_bytes::<T>(body);
-    ok
+fn only_of<T: Subject>(bytes: &[u8], decoder: Decoder) -> bool {
+    match decoder {
+        Decoder::Compact => encoding::decode::<T>(bytes).is_ok(),
+        Decoder::Postcard => {
+            let body = bytes.get(HEADER_LEN..).unwrap_or(&[]);
+            postcard::from_bytes::<T>(body).is_ok()
+        }
+    }
 }
 
-/// Decodes an input of a decode target the way the target does (compact
-/// encoding, then postcard), without the round-trip checks; returns whether
-/// the compact decoder accepted it. For measuring allocation (C4).
-pub fn decode_only(target: DecodeTarget, data: &[u8]) -> bool {
+fn only_header_of<T: Subject>(body: &[u8], decoder: Decoder) -> bool {
+    match decoder {
+        Decoder::Compact => {
+            let mut bytes = Vec::with_capacity(HEADER_LEN + body.len());
+            bytes.extend_from_slice(&MAGIC);
+            bytes.push(VERSION);
+            bytes.push(T::TYPE_TAG);
+            bytes.extend_from_slice(body);
+            encoding::decode::<T>(&bytes).is_ok()
+        }
+        Decoder::Postcard => postcard::from_bytes::<T>(body).is_ok(),
+    }
+}
+
+/// Decodes an input of a decode target the way the target does, with one
+/// decoder and without the round-trip checks; returns whether the decoder
+/// accepted it. For measuring allocation (C4).
+pub fn decode_only(target: DecodeTarget, decoder: Decoder, data: &[u8]) -> bool {
     let mut r = Bytes::new(data);
     let sel = r.u8();
     let rest = r.rest();
     match target {
-        DecodeTarget::State => with_subject!(sel, only_of(rest)),
-        DecodeTarget::HeaderValid => with_subject!(sel, only_header_of(rest)),
+        DecodeTarget::State => with_subject!(sel, only_of(rest, decoder)),
+        DecodeTarget::HeaderValid => with_subject!(sel, only_header_of(rest, decoder)),
         DecodeTarget::Delta => {
             if sel >= 128 && sel % 2 == 1 {
                 match (sel >> 1) % 5 {
-                    0 => only_of::<Message<GCounter>>(rest),
-                    1 => only_of::<Message<OrSet<u8>>>(rest),
-                    2 => only_of::<Message<Text>>(rest),
-                    3 => only_of::<Message<OrMap<u8, MvRegister<u8>, ObservedReset>>>(rest),
-                    _ => only_of::<Message<PnCounter>>(rest),
+                    0 => only_of::<Message<GCounter>>(rest, decoder),
+                    1 => only_of::<Message<OrSet<u8>>>(rest, decoder),
+                    2 => only_of::<Message<Text>>(rest, decoder),
+                    3 => {
+                        only_of::<Message<OrMap<u8, MvRegister<u8>, ObservedReset>>>(rest, decoder)
+                    }
+                    _ => only_of::<Message<PnCounter>>(rest, decoder),
                 }
             } else {
-                with_fuzzable!(sel, only_of(rest))
+                with_fuzzable!(sel, only_of(rest, decoder))
             }
         }
     }

@@ -4,6 +4,9 @@
 //! fuzzers found (TESTPLAN b.4, F9, F12), and measures the C4 allocation
 //! bound on every input of the decode targets (F11).
 //!
+//! `CONVERGE_FUZZ_DIR=<dir>` replays `<dir>/corpus/<target>/` and
+//! `<dir>/regressions/<target>/` instead of `fuzz/`.
+//!
 //! `cargo test --all-features --test fuzz_replay -- --ignored
 //! generate_seed_corpora` rewrites the seed files (`seed-*`) of every corpus
 //! from `converge::fuzzing::seeds`.
@@ -15,10 +18,15 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use converge::fuzzing::{self, DecodeTarget};
+use converge::fuzzing::{self, DecodeTarget, Decoder};
 
+/// `fuzz/`, or `$CONVERGE_FUZZ_DIR` (a directory with `corpus/<target>/`
+/// and `regressions/<target>/`, e.g. a campaign's working corpus).
 fn fuzz_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz")
+    match std::env::var_os("CONVERGE_FUZZ_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz"),
+    }
 }
 
 /// Every file under `fuzz/<kind>/<target>/`, sorted by name.
@@ -84,13 +92,24 @@ replay_tests!(
     replay_truncate_and_flip,
 );
 
-/// C4 (F11): decoding any corpus input of a decode target holds at most
-/// `16 × len + 64 KiB` of heap at once. Prints the largest ratio of peak
-/// heap to input length.
-#[test]
-fn c4_allocation_bound_on_decode_corpora() {
-    let mut worst: (f64, String, usize, usize) = (0.0, String::new(), 0, 0);
-    let mut n = 0;
+/// The largest ratio of peak heap to input length over the decode corpora,
+/// with the input that reached it, and the largest share of the C4 bound.
+#[derive(Default)]
+struct Worst {
+    ratio: f64,
+    path: String,
+    len: usize,
+    peak: usize,
+    inputs: usize,
+    /// The largest peak as a share of the C4 bound, and its input length.
+    of_bound: f64,
+    of_bound_len: usize,
+}
+
+/// Measures every corpus and regression input of the decode targets with
+/// `decoder`; with `enforce`, asserts C4 on each.
+fn measure_decoding(decoder: Decoder, enforce: bool) -> Worst {
+    let mut worst = Worst::default();
     for (target, which) in [
         ("decode_state", DecodeTarget::State),
         ("decode_delta", DecodeTarget::Delta),
@@ -98,27 +117,61 @@ fn c4_allocation_bound_on_decode_corpora() {
     ] {
         for kind in ["corpus", "regressions"] {
             for (path, data) in inputs(kind, target) {
-                let (_, peak) = common::alloc::measure(|| fuzzing::decode_only(which, &data));
+                let (_, peak) =
+                    common::alloc::measure(|| fuzzing::decode_only(which, decoder, &data));
                 let bound = common::alloc::c4_bound(data.len());
                 assert!(
-                    peak <= bound,
+                    !enforce || peak <= bound,
                     "C4: {} ({} bytes) peaked at {peak} bytes > {bound}",
                     path.display(),
                     data.len()
                 );
                 let ratio = peak as f64 / data.len().max(1) as f64;
-                if ratio > worst.0 {
-                    worst = (ratio, path.display().to_string(), data.len(), peak);
+                if ratio > worst.ratio {
+                    worst.ratio = ratio;
+                    worst.path = path.display().to_string();
+                    worst.len = data.len();
+                    worst.peak = peak;
                 }
-                n += 1;
+                let share = peak as f64 / bound as f64;
+                if share > worst.of_bound {
+                    worst.of_bound = share;
+                    worst.of_bound_len = data.len();
+                }
+                worst.inputs += 1;
             }
         }
     }
-    assert!(n > 0, "no decode corpora");
+    assert!(worst.inputs > 0, "no decode corpora");
     println!(
-        "C4: {n} inputs; max peak/len = {:.1} ({} bytes -> {} bytes peak, {})",
-        worst.0, worst.2, worst.3, worst.1
+        "{decoder:?}: {} inputs; max peak/len = {:.1} ({} bytes -> {} bytes peak, {}); \
+         max peak/C4 bound = {:.3} (a {}-byte input)",
+        worst.inputs,
+        worst.ratio,
+        worst.len,
+        worst.peak,
+        worst.path,
+        worst.of_bound,
+        worst.of_bound_len
     );
+    worst
+}
+
+/// C4 (F11): the compact decoder holds at most `16 × len + 64 KiB` of heap
+/// at once on every corpus input of the decode targets. Prints the largest
+/// ratio of peak heap to input length.
+#[test]
+fn c4_allocation_bound_on_decode_corpora() {
+    measure_decoding(Decoder::Compact, true);
+}
+
+/// The same measurement through postcard, for the record only: postcard
+/// hands the crate's serde impls its declared lengths as size hints, and
+/// serde's `Vec` impl preallocates up to 1 MiB per container from them, so
+/// C4 is not a property of that path (see docs/testing.md).
+#[test]
+fn allocation_through_postcard_on_decode_corpora() {
+    measure_decoding(Decoder::Postcard, false);
 }
 
 /// Writes the seed corpora (`fuzz/corpus/<target>/seed-NNN`).
