@@ -347,7 +347,9 @@ state_subject!(VersionVector, "VersionVector", |x| {
 state_subject!(CausalContext, "CausalContext", |x| {
     let _ = (
         x.vector(),
-        x.cloud().count(),
+        // `cloud` yields one dot at a time: a 20-byte context can hold a
+        // range of 2^62 dots, so only a prefix is read.
+        x.cloud().take(1000).count(),
         x.ranges().count(),
         x.dot_count(),
     );
@@ -1421,4 +1423,533 @@ fn b7_a_100000_level_byte_pattern_is_rejected_without_deep_recursion() {
     assert!(decode_checked::<D2>(&bytes, &unlimited).is_err());
     assert!(decode_checked::<D1>(&bytes, &unlimited).is_err());
     assert!(decode_checked::<MapNested>(&bytes, &unlimited).is_err());
+}
+
+// ===========================================================================
+// B8: a dot in the store that the context does not cover (I1)
+// ===========================================================================
+
+/// B8: for every causal type, a store dot missing from the context is
+/// `Invalid(DotNotInContext { dot })` naming that dot — at the top level,
+/// in a map key's presence or remove markers, in a nested value, in an
+/// embedded sibling. (Sequences have no separate context on the wire: their
+/// context is the set of their item and delete ids, so I1 holds by
+/// construction.)
+#[test]
+fn b8_a_dot_the_context_lacks_is_dot_not_in_context_naming_it() {
+    let uncovered = |r, c| invalid(InvariantViolation::DotNotInContext { dot: dot(r, c) });
+    // EwFlag: [n] dots, context. Empty context; another replica's; a
+    // counter past the covered range.
+    let flag = |ctx: &[(u64, &[(u64, u64)])]| W::of::<EwFlag>().v(1).dot(1, 3).ctx(ctx).bytes();
+    assert_rejects::<EwFlag>(&flag(&[]), &uncovered(1, 3));
+    assert_rejects::<EwFlag>(&flag(&[(2, &[(1, 3)])]), &uncovered(1, 3));
+    assert_rejects::<EwFlag>(&flag(&[(1, &[(1, 2)])]), &uncovered(1, 3));
+    assert_rejects::<EwFlag>(&flag(&[(1, &[(1, 2), (4, 9)])]), &uncovered(1, 3));
+    assert!(decode::<EwFlag>(&flag(&[(1, &[(3, 3)])])).is_ok());
+    // MvRegister<String>: [n] (dot, value), context.
+    assert_rejects::<MvRegister<String>>(
+        &W::of::<MvRegister<String>>()
+            .v(1)
+            .dot(1, 2)
+            .str("x")
+            .ctx(&[(1, &[(1, 1)])])
+            .bytes(),
+        &uncovered(1, 2),
+    );
+    // CausalCounter: [n] (dot, (inc, dec)), context.
+    assert_rejects::<CausalCounter>(
+        &W::of::<CausalCounter>()
+            .v(1)
+            .dot(2, 1)
+            .v(5)
+            .v(0)
+            .ctx(&[(1, &[(1, 1)])])
+            .bytes(),
+        &uncovered(2, 1),
+    );
+    // OrSet<String>: [n] (element, [m] dots), context.
+    assert_rejects::<OrSet<String>>(
+        &W::of::<OrSet<String>>()
+            .v(1)
+            .str("a")
+            .v(1)
+            .dot(1, 1)
+            .ctx(&[])
+            .bytes(),
+        &uncovered(1, 1),
+    );
+    // RwSet<String>: [n] (element, [m] (dot, add)), context.
+    assert_rejects::<RwSet<String>>(
+        &W::of::<RwSet<String>>()
+            .v(1)
+            .str("a")
+            .v(1)
+            .dot(1, 1)
+            .raw(&[1])
+            .ctx(&[])
+            .bytes(),
+        &uncovered(1, 1),
+    );
+    // OrMap: [n] (key, present, removed, nested store), context. The
+    // presence dot uncovered; the nested value's dot uncovered.
+    let map = |present: u64, value: u64, ctx: &[(u64, &[(u64, u64)])]| {
+        W::of::<MapMv>()
+            .v(1)
+            .str("k")
+            .v(1)
+            .dot(1, present)
+            .v(0)
+            .v(1)
+            .dot(1, value)
+            .str("v")
+            .ctx(ctx)
+            .bytes()
+    };
+    assert_rejects::<MapMv>(&map(2, 1, &[(1, &[(1, 1)])]), &uncovered(1, 2));
+    assert_rejects::<MapMv>(&map(1, 2, &[(1, &[(1, 1)])]), &uncovered(1, 2));
+    assert!(decode::<MapMv>(&map(2, 1, &[(1, &[(1, 2)])])).is_ok());
+    // Two levels down: the inner map's value dot.
+    assert_rejects::<MapNested>(
+        &W::of::<MapNested>()
+            .v(1)
+            .str("doc")
+            .v(1)
+            .dot(1, 3)
+            .v(0)
+            // inner map store: [1] ("title", present [1:2], removed [], [(1:9, 7)])
+            .v(1)
+            .str("title")
+            .v(1)
+            .dot(1, 2)
+            .v(0)
+            .v(1)
+            .dot(1, 9)
+            .v(7)
+            .ctx(&[(1, &[(1, 3)])])
+            .bytes(),
+        &uncovered(1, 9),
+    );
+    // A remove marker (remove-wins map) the context lacks.
+    assert_rejects::<MapCounterRw>(
+        &W::of::<MapCounterRw>()
+            .v(1)
+            .str("k")
+            .v(1)
+            .dot(1, 1)
+            .v(1)
+            .dot(2, 4)
+            .v(0)
+            .ctx(&[(1, &[(1, 1)])])
+            .bytes(),
+        &uncovered(2, 4),
+    );
+    // Embedded<LwwRegister<String>>: [n] (dot, register), context; the
+    // register is valid, its dot uncovered.
+    assert_rejects::<EmbLww>(
+        &W::of::<EmbLww>()
+            .v(1)
+            .dot(1, 1)
+            .raw(&[1])
+            .v(10)
+            .v(1)
+            .str("x")
+            .vv(&[(1, 10)])
+            .ctx(&[])
+            .bytes(),
+        &uncovered(1, 1),
+    );
+    // A message carrying such a state: the same error from inside.
+    type Mo = Message<OrSet<String>>;
+    let b = W::of::<Mo>()
+        .v(3)
+        .v(2)
+        .v(7)
+        .v(1)
+        .str("a")
+        .v(1)
+        .dot(1, 1)
+        .ctx(&[])
+        .bytes();
+    assert_rejects::<Mo>(&b, &uncovered(1, 1));
+}
+
+// ===========================================================================
+// B9: one dot twice (I2)
+// ===========================================================================
+
+/// B9: one dot on two elements, two map keys, or a key's presence and its
+/// nested value is `Invalid(DuplicateDot { dot })` naming it.
+#[test]
+fn b9_one_dot_on_two_elements_is_duplicate_dot() {
+    let dup = |r, c| invalid(InvariantViolation::DuplicateDot { dot: dot(r, c) });
+    let ctx: &[(u64, &[(u64, u64)])] = &[(1, &[(1, 2)])];
+    assert_rejects::<OrSet<String>>(
+        &W::of::<OrSet<String>>()
+            .v(2)
+            .str("a")
+            .v(1)
+            .dot(1, 2)
+            .str("b")
+            .v(2)
+            .dot(1, 1)
+            .dot(1, 2)
+            .ctx(ctx)
+            .bytes(),
+        &dup(1, 2),
+    );
+    assert_rejects::<RwSet<String>>(
+        &W::of::<RwSet<String>>()
+            .v(2)
+            .str("a")
+            .v(1)
+            .dot(1, 1)
+            .raw(&[1])
+            .str("b")
+            .v(1)
+            .dot(1, 1)
+            .raw(&[0])
+            .ctx(ctx)
+            .bytes(),
+        &dup(1, 1),
+    );
+    // Map: two keys' presence; one key's presence and its nested value.
+    let entry = |w: W, key: &str, present: u64, value: Option<u64>| {
+        let w = w.str(key).v(1).dot(1, present).v(0);
+        match value {
+            None => w.v(0),
+            Some(c) => w.v(1).dot(1, c).str("v"),
+        }
+    };
+    let two = entry(entry(W::of::<MapMv>().v(2), "a", 1, None), "b", 1, None);
+    assert_rejects::<MapMv>(&two.ctx(ctx).bytes(), &dup(1, 1));
+    let one = entry(W::of::<MapMv>().v(1), "a", 2, Some(2));
+    assert_rejects::<MapMv>(&one.ctx(ctx).bytes(), &dup(1, 2));
+    // A nested set's element dot equal to another key's presence dot.
+    let nested = W::of::<MapSetUw>()
+        .v(2)
+        .str("a")
+        .v(1)
+        .dot(1, 1)
+        .v(0)
+        .v(1)
+        .str("x")
+        .v(1)
+        .dot(1, 2)
+        .str("b")
+        .v(1)
+        .dot(1, 2)
+        .v(0)
+        .v(0);
+    assert_rejects::<MapSetUw>(&nested.ctx(ctx).bytes(), &dup(1, 2));
+}
+
+/// B9 within one element: a dot twice in one dot set, two values (or two
+/// counter entries, two siblings) under one dot. The wire's normal form is
+/// strictly increasing dots, so these are rejected as `Invalid(Unsorted)`
+/// (documented: rejected, not deduplicated).
+#[test]
+fn b9_one_dot_twice_in_one_element_is_unsorted() {
+    let unsorted = invalid(InvariantViolation::Unsorted);
+    let ctx: &[(u64, &[(u64, u64)])] = &[(1, &[(1, 1)])];
+    assert_rejects::<EwFlag>(
+        &W::of::<EwFlag>().v(2).dot(1, 1).dot(1, 1).ctx(ctx).bytes(),
+        &unsorted,
+    );
+    assert_rejects::<OrSet<String>>(
+        &W::of::<OrSet<String>>()
+            .v(1)
+            .str("a")
+            .v(2)
+            .dot(1, 1)
+            .dot(1, 1)
+            .ctx(ctx)
+            .bytes(),
+        &unsorted,
+    );
+    assert_rejects::<MvRegister<String>>(
+        &W::of::<MvRegister<String>>()
+            .v(2)
+            .dot(1, 1)
+            .str("x")
+            .dot(1, 1)
+            .str("y")
+            .ctx(ctx)
+            .bytes(),
+        &unsorted,
+    );
+    assert_rejects::<CausalCounter>(
+        &W::of::<CausalCounter>()
+            .v(2)
+            .dot(1, 1)
+            .v(1)
+            .v(0)
+            .dot(1, 1)
+            .v(2)
+            .v(0)
+            .ctx(ctx)
+            .bytes(),
+        &unsorted,
+    );
+    assert_rejects::<EmbG>(
+        &W::of::<EmbG>()
+            .v(2)
+            .dot(1, 1)
+            .vv(&[(1, 1)])
+            .dot(1, 1)
+            .vv(&[(1, 2)])
+            .ctx(ctx)
+            .bytes(),
+        &unsorted,
+    );
+    // Dots out of order are the same error (the order is the normal form).
+    assert_rejects::<EwFlag>(
+        &W::of::<EwFlag>()
+            .v(2)
+            .dot(1, 2)
+            .dot(1, 1)
+            .ctx(&[(1, &[(1, 2)])])
+            .bytes(),
+        &unsorted,
+    );
+}
+
+/// B9 across states: bytes that are valid alone but give a dot the replica
+/// already holds different content (a reused replica id, a forged delta)
+/// decode, and `join_encoded` rejects them with `ConflictingDot` naming the
+/// dot, leaving the replica unchanged.
+#[test]
+fn b9_a_known_dot_with_other_content_is_conflicting_dot_and_changes_nothing() {
+    let conflict = |r, c| invalid(InvariantViolation::ConflictingDot { dot: dot(r, c) });
+    // MvRegister: 1:1 is "10:00" here, "forged" in the bytes.
+    let mut mv = MvRegister::new();
+    mv.write(A, "10:00".to_string());
+    let forged = W::of::<MvRegister<String>>()
+        .v(1)
+        .dot(1, 1)
+        .str("forged")
+        .ctx(&[(1, &[(1, 1)])])
+        .bytes();
+    assert!(decode::<MvRegister<String>>(&forged).is_ok());
+    assert_join_rejects(&mv, &forged, &Limits::DEFAULT, &conflict(1, 1));
+    // OrSet: 1:1 adds "milk" here, "poison" in the bytes.
+    let mut set = OrSet::new();
+    set.insert(A, "milk".to_string());
+    let forged = W::of::<OrSet<String>>()
+        .v(1)
+        .str("poison")
+        .v(1)
+        .dot(1, 1)
+        .ctx(&[(1, &[(1, 1)])])
+        .bytes();
+    assert!(decode::<OrSet<String>>(&forged).is_ok());
+    assert_join_rejects(&set, &forged, &Limits::DEFAULT, &conflict(1, 1));
+    // Text: 1:1..1:5 is "hello" here; the bytes say "jelly" (units 1:1 and
+    // 1:5 differ; the first is named).
+    let mut t = Text::new();
+    t.insert(A, 0, "hello").unwrap();
+    let forged = item(W::of::<Text>().v(1), (1, 1), 5, None, None, text("jelly"))
+        .v(0)
+        .bytes();
+    assert!(decode::<Text>(&forged).is_ok());
+    assert_join_rejects(&t, &forged, &Limits::DEFAULT, &conflict(1, 1));
+}
+
+// ===========================================================================
+// B10: contexts, vectors and maps not in normal form
+// ===========================================================================
+
+/// B10 for causal contexts (the vector is the range starting at 1, the dot
+/// cloud the other ranges): a cloud range the vector already covers
+/// (overlapping), one adjacent to it (it should have been merged), ranges
+/// out of order, `lo > hi`, or a counter above `Dot::MAX_COUNTER` are
+/// `NonCanonicalContext { replica }`; a range starting at 0 is `ZeroDot`;
+/// a replica with no range is `ZeroEntry`; a replica listed twice or out of
+/// order is `Unsorted`. All rejected — never canonicalised — alone and
+/// inside a state.
+#[test]
+fn b10_context_not_in_normal_form_is_rejected_naming_the_replica() {
+    let nc = |r| {
+        invalid(InvariantViolation::NonCanonicalContext {
+            replica: ReplicaId::new(r),
+        })
+    };
+    let max = Dot::MAX_COUNTER;
+    let cases: Vec<(Vec<(u64, Vec<(u64, u64)>)>, DecodeError)> = vec![
+        (vec![(7, vec![(1, 3), (2, 5)])], nc(7)),
+        (vec![(7, vec![(1, 3), (3, 3)])], nc(7)),
+        (vec![(7, vec![(1, 3), (4, 5)])], nc(7)),
+        (vec![(7, vec![(5, 6), (1, 2)])], nc(7)),
+        (vec![(7, vec![(3, 2)])], nc(7)),
+        (vec![(7, vec![(1, max + 1)])], nc(7)),
+        (vec![(7, vec![(1, u64::MAX)])], nc(7)),
+        (
+            vec![(7, vec![(0, 3)])],
+            invalid(InvariantViolation::ZeroDot {
+                replica: ReplicaId::new(7),
+            }),
+        ),
+        (
+            vec![(7, vec![])],
+            invalid(InvariantViolation::ZeroEntry {
+                replica: ReplicaId::new(7),
+            }),
+        ),
+        (
+            vec![(7, vec![(1, 1)]), (7, vec![(3, 3)])],
+            invalid(InvariantViolation::Unsorted),
+        ),
+        (
+            vec![(8, vec![(1, 1)]), (7, vec![(1, 1)])],
+            invalid(InvariantViolation::Unsorted),
+        ),
+    ];
+    for (entries, expected) in cases {
+        let refs: Vec<(u64, &[(u64, u64)])> = entries.iter().map(|(r, v)| (*r, &v[..])).collect();
+        assert_rejects::<CausalContext>(&W::of::<CausalContext>().ctx(&refs).bytes(), &expected);
+        // The same context inside states that carry one.
+        assert_rejects::<EwFlag>(&W::of::<EwFlag>().v(0).ctx(&refs).bytes(), &expected);
+        assert_rejects::<OrSet<String>>(
+            &W::of::<OrSet<String>>().v(0).ctx(&refs).bytes(),
+            &expected,
+        );
+        assert_rejects::<Message<Text>>(
+            &W::of::<Message<Text>>().v(2).v(1).ctx(&refs).bytes(),
+            &expected,
+        );
+    }
+    // At the bound itself, the context is well-formed.
+    let ok = W::of::<CausalContext>()
+        .ctx(&[(7, &[(1, 3), (5, max)])])
+        .bytes();
+    assert!(decode::<CausalContext>(&ok).is_ok());
+}
+
+/// B10 for version vectors (G-counters, both halves of a PN-counter, an LWW
+/// register's `seen`): an explicit zero entry is `ZeroEntry { replica }`; a
+/// replica listed twice or out of order is `Unsorted`. Rejected, not
+/// canonicalised (dropping the zero or keeping the maximum would make two
+/// byte strings one state).
+#[test]
+fn b10_version_vector_zero_and_repeated_entries_are_rejected() {
+    let zero = invalid(InvariantViolation::ZeroEntry {
+        replica: ReplicaId::new(5),
+    });
+    let unsorted = invalid(InvariantViolation::Unsorted);
+    let cases: [(&[(u64, u64)], &DecodeError); 4] = [
+        (&[(1, 3), (5, 0)], &zero),
+        (&[(5, 0)], &zero),
+        (&[(5, 1), (5, 2)], &unsorted),
+        (&[(6, 1), (5, 2)], &unsorted),
+    ];
+    for (entries, expected) in cases {
+        assert_rejects::<VersionVector>(&W::of::<VersionVector>().vv(entries).bytes(), expected);
+        assert_rejects::<GCounter>(&W::of::<GCounter>().vv(entries).bytes(), expected);
+        assert_rejects::<PnCounter>(&W::of::<PnCounter>().vv(entries).vv(&[]).bytes(), expected);
+        assert_rejects::<PnCounter>(&W::of::<PnCounter>().vv(&[]).vv(entries).bytes(), expected);
+        assert_rejects::<EmbG>(
+            &W::of::<EmbG>()
+                .v(1)
+                .dot(1, 1)
+                .vv(entries)
+                .ctx(&[(1, &[(1, 1)])])
+                .bytes(),
+            expected,
+        );
+        assert_rejects::<Message<PnCounter>>(
+            &W::of::<Message<PnCounter>>()
+                .v(2)
+                .v(1)
+                .vv(entries)
+                .vv(&[])
+                .bytes(),
+            expected,
+        );
+    }
+    // LWW `seen`: None and an empty vector is bottom; a zero entry is
+    // rejected before the winner is compared with it.
+    assert_rejects::<LwwRegister<String>>(
+        &W::of::<LwwRegister<String>>()
+            .raw(&[1])
+            .v(3)
+            .v(5)
+            .str("x")
+            .vv(&[(5, 0)])
+            .bytes(),
+        &zero,
+    );
+}
+
+/// B10 for dot maps (set elements, map keys): a key listed twice or out of
+/// order is `Unsorted`; an entry whose nested store is empty (normal form
+/// has none) is `EmptyEntry`. Rejected, not merged: serde's own maps would
+/// silently keep the last duplicate.
+#[test]
+fn b10_repeated_unsorted_or_empty_map_entries_are_rejected() {
+    let ctx: &[(u64, &[(u64, u64)])] = &[(1, &[(1, 2)])];
+    let set = |a: &str, b: &str| {
+        W::of::<OrSet<String>>()
+            .v(2)
+            .str(a)
+            .v(1)
+            .dot(1, 1)
+            .str(b)
+            .v(1)
+            .dot(1, 2)
+            .ctx(ctx)
+            .bytes()
+    };
+    assert_rejects::<OrSet<String>>(&set("a", "a"), &invalid(InvariantViolation::Unsorted));
+    assert_rejects::<OrSet<String>>(&set("b", "a"), &invalid(InvariantViolation::Unsorted));
+    assert!(decode::<OrSet<String>>(&set("a", "b")).is_ok());
+    assert_rejects::<OrSet<String>>(
+        &W::of::<OrSet<String>>().v(1).str("a").v(0).ctx(ctx).bytes(),
+        &invalid(InvariantViolation::EmptyEntry),
+    );
+    assert_rejects::<MapMv>(
+        &W::of::<MapMv>()
+            .v(1)
+            .str("k")
+            .v(0)
+            .v(0)
+            .v(0)
+            .ctx(ctx)
+            .bytes(),
+        &invalid(InvariantViolation::EmptyEntry),
+    );
+    let map = W::of::<MapMv>()
+        .v(2)
+        .str("k")
+        .v(1)
+        .dot(1, 1)
+        .v(0)
+        .v(0)
+        .str("k")
+        .v(1)
+        .dot(1, 2)
+        .v(0)
+        .v(0)
+        .ctx(ctx)
+        .bytes();
+    assert_rejects::<MapMv>(&map, &invalid(InvariantViolation::Unsorted));
+    // A remove marker in a map whose policy has none.
+    let marker = |w: W| {
+        w.v(1)
+            .str("k")
+            .v(1)
+            .dot(1, 1)
+            .v(1)
+            .dot(1, 2)
+            .v(0)
+            .ctx(ctx)
+            .bytes()
+    };
+    assert_rejects::<MapSetUw>(
+        &marker(W::of::<MapSetUw>()),
+        &invalid(InvariantViolation::UnexpectedRemoveMarker { dot: dot(1, 2) }),
+    );
+    assert_rejects::<MapMv>(
+        &marker(W::of::<MapMv>()),
+        &invalid(InvariantViolation::UnexpectedRemoveMarker { dot: dot(1, 2) }),
+    );
+    assert!(decode::<MapCounterRw>(&marker(W::of::<MapCounterRw>())).is_ok());
 }
