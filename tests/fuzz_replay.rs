@@ -115,9 +115,10 @@ fn measure_decoding(decoder: Decoder, enforce: bool) -> Worst {
         ("decode_delta", DecodeTarget::Delta),
         ("decode_header_valid", DecodeTarget::HeaderValid),
     ] {
+        let mut accepted = 0;
         for kind in ["corpus", "regressions"] {
             for (path, data) in inputs(kind, target) {
-                let (_, peak) =
+                let (ok, peak) =
                     common::alloc::measure(|| fuzzing::decode_only(which, decoder, &data));
                 let bound = common::alloc::c4_bound(data.len());
                 assert!(
@@ -139,8 +140,16 @@ fn measure_decoding(decoder: Decoder, enforce: bool) -> Worst {
                     worst.of_bound_len = data.len();
                 }
                 worst.inputs += 1;
+                accepted += usize::from(ok);
             }
         }
+        // The accepted-value checks of the target only run on accepted
+        // inputs: a corpus without any would leave them untested.
+        assert!(
+            accepted > 0,
+            "{target}: no corpus input is accepted by {decoder:?}"
+        );
+        println!("{target}: {accepted} inputs accepted by {decoder:?}");
     }
     assert!(worst.inputs > 0, "no decode corpora");
     println!(
