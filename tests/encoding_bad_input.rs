@@ -313,8 +313,8 @@ state_subject!(
         let v = x.to_vec();
         assert_eq!(v.len(), x.len());
         assert_eq!(x.iter().count(), x.len());
-        for i in 0..x.len() {
-            assert_eq!(x.get(i), Some(&v[i]));
+        for (i, e) in v.iter().enumerate() {
+            assert_eq!(x.get(i), Some(e));
         }
         let _ = (x.pending_len(), x.context().dot_count(), x.is_empty());
     },
@@ -1067,10 +1067,8 @@ fn b4_the_overlong_form_of_any_body_varint_is_rejected() {
 /// that lead to it: the top-level sequence and the nested ones (keys,
 /// values, dot sets, dot functions, context entries and ranges, item
 /// contents, delete runs, a message's payload).
-fn length_sites() -> Vec<(&'static str, Box<dyn Fn(u64) -> (Vec<u8>, Checker)>)> {
-    fn site<T: Subject>(
-        prefix: impl Fn() -> W + 'static,
-    ) -> Box<dyn Fn(u64) -> (Vec<u8>, Checker)> {
+fn length_sites() -> Vec<(&'static str, Site)> {
+    fn site<T: Subject>(prefix: impl Fn() -> W + 'static) -> Site {
         Box::new(move |n| (prefix().v(n).pad_to(20).bytes(), checker::<T>()))
     }
     vec![
@@ -1201,6 +1199,10 @@ fn length_sites() -> Vec<(&'static str, Box<dyn Fn(u64) -> (Vec<u8>, Checker)>)>
         ),
     ]
 }
+
+/// Builds the input with a given declared length at one site, and its
+/// checker.
+type Site = Box<dyn Fn(u64) -> (Vec<u8>, Checker)>;
 
 /// Checks the decode of a hand-written input as one type; returns the
 /// error and the peak heap.
@@ -1790,7 +1792,8 @@ fn b10_context_not_in_normal_form_is_rejected_naming_the_replica() {
         })
     };
     let max = Dot::MAX_COUNTER;
-    let cases: Vec<(Vec<(u64, Vec<(u64, u64)>)>, DecodeError)> = vec![
+    type Entries = Vec<(u64, Vec<(u64, u64)>)>;
+    let cases: Vec<(Entries, DecodeError)> = vec![
         (vec![(7, vec![(1, 3), (2, 5)])], nc(7)),
         (vec![(7, vec![(1, 3), (3, 3)])], nc(7)),
         (vec![(7, vec![(1, 3), (4, 5)])], nc(7)),
