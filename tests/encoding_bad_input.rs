@@ -3033,6 +3033,28 @@ b21_tests! {
     b21_random_and_mutated_bytes_message_text: Message<Text>,
 }
 
+/// Documented acceptance found by B21: a sequence accepts item runs that
+/// its canonical form would merge ("a" at 1:1 and "b" at 1:2 right after
+/// it, sent as two runs), decodes them to the same state as the merged run,
+/// and re-encodes them merged. (Every other type's accepted mutations in
+/// B21 re-encoded to the input bytes: their decoders accept the canonical
+/// form only.)
+#[test]
+fn sequences_accept_split_runs_and_re_encode_them_merged() {
+    let split = item(W::of::<Text>().v(2), (1, 1), 1, None, None, text("a"));
+    let split = item(split, (1, 2), 1, Some((1, 1)), None, text("b"))
+        .v(0)
+        .bytes();
+    let merged = item(W::of::<Text>().v(1), (1, 1), 2, None, None, text("ab"))
+        .v(0)
+        .bytes();
+    let a = decode::<Text>(&split).unwrap();
+    let b = decode::<Text>(&merged).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a.to_string(), "ab");
+    assert_eq!(enc(&a), merged);
+}
+
 // ===========================================================================
 // B22: type confusion
 // ===========================================================================
