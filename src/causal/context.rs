@@ -539,28 +539,35 @@ impl Validate for CausalContext {
             }
         }
         for (replica, ranges) in &self.entries {
-            let bad = InvariantViolation::NonCanonicalContext { replica: *replica };
-            if ranges.is_empty() {
-                return Err(InvariantViolation::ZeroEntry { replica: *replica });
-            }
-            let mut prev_hi: Option<u64> = None;
-            for &(lo, hi) in ranges {
-                if lo == 0 {
-                    return Err(InvariantViolation::ZeroDot { replica: *replica });
-                }
-                if lo > hi || hi > Dot::MAX_COUNTER {
-                    return Err(bad);
-                }
-                if let Some(p) = prev_hi {
-                    if lo <= p + 1 {
-                        return Err(bad);
-                    }
-                }
-                prev_hi = Some(hi);
-            }
+            check_ranges(*replica, ranges)?;
         }
         Ok(())
     }
+}
+
+/// One replica's ranges in normal form: non-empty, `1 ≤ lo ≤ hi ≤ MAX`,
+/// sorted, neither overlapping nor adjacent.
+fn check_ranges(replica: ReplicaId, ranges: &[(u64, u64)]) -> Result<(), InvariantViolation> {
+    let bad = InvariantViolation::NonCanonicalContext { replica };
+    if ranges.is_empty() {
+        return Err(InvariantViolation::ZeroEntry { replica });
+    }
+    let mut prev_hi: Option<u64> = None;
+    for &(lo, hi) in ranges {
+        if lo == 0 {
+            return Err(InvariantViolation::ZeroDot { replica });
+        }
+        if lo > hi || hi > Dot::MAX_COUNTER {
+            return Err(bad);
+        }
+        if let Some(p) = prev_hi {
+            if lo <= p + 1 {
+                return Err(bad);
+            }
+        }
+        prev_hi = Some(hi);
+    }
+    Ok(())
 }
 
 #[cfg(feature = "serde")]
@@ -575,14 +582,40 @@ mod serde_impl {
         }
     }
 
+    /// One replica's ranges on the wire, `[(lo, hi), ...]`, read straight
+    /// into their inline form (checked with their replica, below).
+    struct RangesIn(Ranges);
+
+    impl<'de> Deserialize<'de> for RangesIn {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let mut out = Ranges::new();
+            crate::encoding::collect::for_each_element(d, |_, r: (u64, u64)| {
+                out.push(r);
+                Ok(())
+            })?;
+            Ok(RangesIn(out))
+        }
+    }
+
     impl<'de> Deserialize<'de> for CausalContext {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let raw = Vec::<(ReplicaId, Vec<(u64, u64)>)>::deserialize(d)?;
-            let entries = raw
-                .into_iter()
-                .map(|(r, rs)| (r, Ranges::from_vec(rs)))
-                .collect();
-            let cx = CausalContext { entries };
+            // Checked as they arrive (C4), and each replica's ranges read
+            // straight into their inline form.
+            let raw = crate::encoding::collect::checked_vec(
+                d,
+                |prev: Option<&(ReplicaId, RangesIn)>, e: &(ReplicaId, RangesIn)| {
+                    if prev.is_some_and(|p| p.0 >= e.0) {
+                        return Err(InvariantViolation::Unsorted);
+                    }
+                    check_ranges(e.0, &e.1 .0)
+                },
+            )?;
+            // Same layout: collected in place, then moved (no second copy).
+            let entries: Vec<(ReplicaId, Ranges)> =
+                raw.into_iter().map(|(r, rs)| (r, rs.0)).collect();
+            let cx = CausalContext {
+                entries: SmallVec::from_vec(entries),
+            };
             cx.check_invariants()
                 .map_err(crate::encoding::violation::reject)?;
             Ok(cx)

@@ -8,7 +8,7 @@
 use core::fmt::Debug;
 use core::hash::Hash;
 
-use hashbrown::{DefaultHashBuilder, HashMap, HashSet};
+use hashbrown::{DefaultHashBuilder, HashMap};
 use smallvec::SmallVec;
 
 use crate::causal::{CausalContext, Dot};
@@ -66,13 +66,24 @@ pub trait DotStore: Clone + Default + PartialEq + Debug {
     /// The sub-store of entries whose dots satisfy `keep`.
     fn filter_dots(&self, keep: &dyn Fn(Dot) -> bool) -> Self;
 
-    /// Checks I1 (every dot in `ctx`) and I2 (no dot twice, recorded in
-    /// `seen`), plus the store's own normal form.
+    /// Checks I1 (every dot in `ctx`) and the store's own normal form, and
+    /// appends every dot to `seen` (I2, no dot twice, is checked over all
+    /// of them by the caller).
     fn check_store(
         &self,
         ctx: &CausalContext,
-        seen: &mut HashSet<Dot>,
+        seen: &mut Vec<Dot>,
     ) -> Result<(), InvariantViolation>;
+
+    /// Checks I1, I2 and the normal form of a whole store (not nested in
+    /// another). The default collects every dot and looks for one that
+    /// appears twice; stores whose dots are strictly sorted by construction
+    /// skip the collection.
+    fn check_all(&self, ctx: &CausalContext) -> Result<(), InvariantViolation> {
+        let mut seen = Vec::new();
+        self.check_store(ctx, &mut seen)?;
+        find_duplicate(&mut seen)
+    }
 
     /// Number of dots in the store that `ctx` has seen.
     fn count_dots_in(&self, ctx: &CausalContext) -> u64 {
@@ -121,21 +132,26 @@ pub fn needs_scan<S: DotStore>(
     }
 }
 
-fn check_dot(
-    d: Dot,
-    ctx: &CausalContext,
-    seen: &mut HashSet<Dot>,
-) -> Result<(), InvariantViolation> {
+fn check_dot(d: Dot, ctx: &CausalContext, seen: &mut Vec<Dot>) -> Result<(), InvariantViolation> {
     if d.counter == 0 {
         return Err(InvariantViolation::ZeroDot { replica: d.replica });
     }
     if !ctx.contains(d) {
         return Err(InvariantViolation::DotNotInContext { dot: d });
     }
-    if !seen.insert(d) {
-        return Err(InvariantViolation::DuplicateDot { dot: d });
-    }
+    seen.push(d);
     Ok(())
+}
+
+/// I2 over the dots a store check collected: the least dot that appears
+/// twice, if any. Sorting a vector costs less memory than a hash set of the
+/// same dots (C4), and names the same dot whatever the store's order.
+pub(crate) fn find_duplicate(seen: &mut [Dot]) -> Result<(), InvariantViolation> {
+    seen.sort_unstable();
+    match seen.windows(2).find(|w| w[0] == w[1]) {
+        Some(w) => Err(InvariantViolation::DuplicateDot { dot: w[0] }),
+        None => Ok(()),
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -284,7 +300,7 @@ impl DotStore for DotSet {
     fn check_store(
         &self,
         ctx: &CausalContext,
-        seen: &mut HashSet<Dot>,
+        seen: &mut Vec<Dot>,
     ) -> Result<(), InvariantViolation> {
         for w in self.dots.windows(2) {
             if w[0] >= w[1] {
@@ -293,6 +309,22 @@ impl DotStore for DotSet {
         }
         for &d in &self.dots {
             check_dot(d, ctx, seen)?;
+        }
+        Ok(())
+    }
+
+    fn check_all(&self, ctx: &CausalContext) -> Result<(), InvariantViolation> {
+        // Strictly sorted (checked first), so no dot repeats: nothing to
+        // collect (C4: no second copy of the dots).
+        let mut one = Vec::new();
+        for w in self.dots.windows(2) {
+            if w[0] >= w[1] {
+                return Err(InvariantViolation::DuplicateDot { dot: w[1] });
+            }
+        }
+        for &d in &self.dots {
+            check_dot(d, ctx, &mut one)?;
+            one.clear();
         }
         Ok(())
     }
@@ -469,7 +501,7 @@ impl<V: Clone + PartialEq + Debug> DotStore for DotFun<V> {
     fn check_store(
         &self,
         ctx: &CausalContext,
-        seen: &mut HashSet<Dot>,
+        seen: &mut Vec<Dot>,
     ) -> Result<(), InvariantViolation> {
         for w in self.entries.windows(2) {
             if w[0].0 >= w[1].0 {
@@ -478,6 +510,21 @@ impl<V: Clone + PartialEq + Debug> DotStore for DotFun<V> {
         }
         for e in &self.entries {
             check_dot(e.0, ctx, seen)?;
+        }
+        Ok(())
+    }
+
+    fn check_all(&self, ctx: &CausalContext) -> Result<(), InvariantViolation> {
+        // Strictly sorted by dot (checked first): nothing to collect (C4).
+        let mut one = Vec::new();
+        for w in self.entries.windows(2) {
+            if w[0].0 >= w[1].0 {
+                return Err(InvariantViolation::DuplicateDot { dot: w[1].0 });
+            }
+        }
+        for e in &self.entries {
+            check_dot(e.0, ctx, &mut one)?;
+            one.clear();
         }
         Ok(())
     }
@@ -744,14 +791,50 @@ where
     fn check_store(
         &self,
         ctx: &CausalContext,
-        seen: &mut HashSet<Dot>,
+        seen: &mut Vec<Dot>,
     ) -> Result<(), InvariantViolation> {
         // Empty entries are key hints (see the type docs): harmless, and never
         // serialised; the deserialiser rejects them in input.
+        let mut first = None;
         for v in self.raw_values() {
-            v.check_store(ctx, seen)?;
+            if let Err(e) = v.check_store(ctx, seen) {
+                first = Some(e);
+                break;
+            }
         }
-        Ok(())
+        match first {
+            None => Ok(()),
+            Some(e) => Err(self.least_violation(ctx).unwrap_or(e)),
+        }
+    }
+}
+
+impl<K, S> DotMap<K, S>
+where
+    K: Hash + Eq + Clone + Debug,
+    S: DotStore,
+{
+    /// The violation to report for a map that has one: which one the check
+    /// meets first depends on the hash map's iteration order, and the same
+    /// bytes must be rejected with the same error every time (C2). Every
+    /// entry is checked on its own, duplicates across entries are found in
+    /// sorted order, and the least violation (by its `Debug` form) is
+    /// reported. Only on the error path. `None` if the violation involves
+    /// dots outside this map (the caller's first error stands).
+    fn least_violation(&self, ctx: &CausalContext) -> Option<InvariantViolation> {
+        let mut found: alloc::vec::Vec<InvariantViolation> = alloc::vec::Vec::new();
+        for v in self.raw_values() {
+            if let Err(e) = v.check_store(ctx, &mut alloc::vec::Vec::new()) {
+                found.push(e);
+            }
+        }
+        let mut dots = alloc::vec::Vec::new();
+        self.for_each_dot(&mut |d| dots.push(d));
+        dots.sort_unstable();
+        if let Some(w) = dots.windows(2).find(|w| w[0] == w[1]) {
+            found.push(InvariantViolation::DuplicateDot { dot: w[0] });
+        }
+        found.into_iter().min_by_key(|e| alloc::format!("{e:?}"))
     }
 }
 
@@ -768,7 +851,6 @@ pub(crate) fn sorted_entries<K: Ord + Hash + Eq, S: DotStore>(
 #[cfg(feature = "serde")]
 mod serde_impl {
     use super::*;
-    use alloc::vec::Vec;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     /// Wire shape: a sorted sequence of dots.
@@ -780,10 +862,16 @@ mod serde_impl {
 
     impl<'de> Deserialize<'de> for DotSet {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            // `Vec`'s visitor caps pre-allocation from an untrusted length
-            // (smallvec's own visitor does not).
-            let dots = SmallVec::from_vec(Vec::<Dot>::deserialize(d)?);
-            DotSet::from_sorted(dots).map_err(crate::encoding::violation::reject)
+            // Checked as they arrive (C4); growth bounded from the untrusted
+            // count (smallvec's own visitor preallocates it).
+            let dots = crate::encoding::collect::checked_vec(d, |prev: Option<&Dot>, d: &Dot| {
+                if prev.is_some_and(|p| p >= d) {
+                    return Err(InvariantViolation::Unsorted);
+                }
+                Ok(())
+            })?;
+            DotSet::from_sorted(SmallVec::from_vec(dots))
+                .map_err(crate::encoding::violation::reject)
         }
     }
 
@@ -796,8 +884,17 @@ mod serde_impl {
 
     impl<'de, V: Deserialize<'de>> Deserialize<'de> for DotFun<V> {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let entries = SmallVec::from_vec(Vec::<(Dot, V)>::deserialize(d)?);
-            DotFun::from_sorted(entries).map_err(crate::encoding::violation::reject)
+            let entries = crate::encoding::collect::checked_vec(
+                d,
+                |prev: Option<&(Dot, V)>, e: &(Dot, V)| {
+                    if prev.is_some_and(|p| p.0 >= e.0) {
+                        return Err(InvariantViolation::Unsorted);
+                    }
+                    Ok(())
+                },
+            )?;
+            DotFun::from_sorted(SmallVec::from_vec(entries))
+                .map_err(crate::encoding::violation::reject)
         }
     }
 
@@ -811,31 +908,32 @@ mod serde_impl {
 
     impl<'de, K, S> Deserialize<'de> for DotMap<K, S>
     where
-        K: Deserialize<'de> + Ord + Hash + Eq,
+        K: Deserialize<'de> + Ord + Hash + Eq + Clone,
         S: Deserialize<'de> + DotStore,
     {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            // `Vec`'s visitor caps pre-allocation from the untrusted length.
-            let entries = Vec::<(K, S)>::deserialize(d)?;
-            for w in entries.windows(2) {
-                if w[0].0 >= w[1].0 {
-                    return Err(crate::encoding::violation::reject(
-                        InvariantViolation::Unsorted,
-                    ));
-                }
-            }
+            // Entries go straight into the map, each checked as it arrives
+            // (sorted keys, no empty value): no intermediate vector (C4).
             let mut map = DotMap::new();
-            if entries.len() > 1 {
-                map.reserve(entries.len());
-            }
-            for (k, v) in entries {
-                if v.is_empty() {
-                    return Err(crate::encoding::violation::reject(
-                        InvariantViolation::EmptyEntry,
-                    ));
+            let mut last: Option<K> = None;
+            let mut reserved = false;
+            crate::encoding::collect::for_each_element(d, |hint, (k, v): (K, S)| {
+                if last.as_ref().is_some_and(|p| *p >= k) {
+                    return Err(InvariantViolation::Unsorted);
                 }
+                if v.is_empty() {
+                    return Err(InvariantViolation::EmptyEntry);
+                }
+                if !reserved && hint > 1 {
+                    // At most 64 KiB worth before the entries arrive.
+                    let per = core::mem::size_of::<(K, S)>().max(1);
+                    map.reserve(hint.min((64 * 1024) / per));
+                    reserved = true;
+                }
+                last = Some(k.clone());
                 map.insert(k, v);
-            }
+                Ok(())
+            })?;
             Ok(map)
         }
     }

@@ -83,8 +83,7 @@ impl<T: CausalCrdt> Validate for T {
     fn check_invariants(&self) -> Result<(), InvariantViolation> {
         self.context().check_invariants()?;
         self.check_type_invariants()?;
-        let mut seen = HashSet::new();
-        self.store().check_store(self.context(), &mut seen)
+        self.store().check_all(self.context())
     }
 
     fn check_local_claims(&self, local: ReplicaId, other: &Self) -> Result<(), InvariantViolation> {
@@ -211,7 +210,7 @@ impl<T: CausalCrdt> DotStore for T {
     fn check_store(
         &self,
         ctx: &CausalContext,
-        seen: &mut HashSet<Dot>,
+        seen: &mut Vec<Dot>,
     ) -> Result<(), InvariantViolation> {
         if !self.context().is_empty() {
             return Err(InvariantViolation::NestedContext);

@@ -255,8 +255,20 @@ mod serde_impl {
 
     impl<'de> Deserialize<'de> for VersionVector {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            // `Vec`'s visitor caps pre-allocation from an untrusted length.
-            let entries = alloc::vec::Vec::<(ReplicaId, u64)>::deserialize(d)?;
+            // Checked as they arrive (C4: a bad input is rejected at its
+            // first bad entry, not after all were materialised).
+            let entries = crate::encoding::collect::checked_vec(
+                d,
+                |prev: Option<&(ReplicaId, u64)>, &(r, n): &(ReplicaId, u64)| {
+                    if prev.is_some_and(|p| p.0 >= r) {
+                        return Err(InvariantViolation::Unsorted);
+                    }
+                    if n == 0 {
+                        return Err(InvariantViolation::ZeroEntry { replica: r });
+                    }
+                    Ok(())
+                },
+            )?;
             VersionVector::from_sorted(entries).map_err(crate::encoding::violation::reject)
         }
     }

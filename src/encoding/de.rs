@@ -246,14 +246,14 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
     }
 }
 
-/// What a visitor may preallocate for `left` more elements when `remaining`
-/// input bytes are left. Elements take at least one byte, but a decoded
-/// element can be far larger than its encoding (a sequence item run is ~100
-/// bytes in memory and can be 9 on the wire), so the hint allows one element
-/// per 8 bytes left: preallocation stays within the C4 bound whatever the
-/// element type, and a vector that needs more grows as elements arrive.
+/// The size hint for `left` more elements when `remaining` input bytes are
+/// left: the declared count, which was checked against the bytes left when
+/// it was read (`left ≤ remaining`). The crate's own collections preallocate
+/// at most 64 KiB from it and then grow towards it as elements arrive
+/// (`encoding::collect`), so an honest count costs no overshoot and a lying
+/// one no memory; serde's own `Vec` caps its preallocation at 1 MiB.
 fn hint(left: usize, remaining: usize) -> usize {
-    left.min(remaining / 8)
+    left.min(remaining)
 }
 
 /// The elements of a sequence, tuple or map: `left` more to read.

@@ -70,6 +70,7 @@ use serde::Serialize;
 use crate::error::InvariantViolation;
 use crate::lattice::{DeltaSince, Validate};
 
+pub(crate) mod collect;
 mod de;
 mod ser;
 mod varint;

@@ -1,5 +1,3 @@
-use hashbrown::HashSet;
-
 use crate::causal::{CausalContext, CausalCrdt, Dot, DotSet, DotStore};
 use crate::error::InvariantViolation;
 
@@ -85,7 +83,7 @@ impl<V: CausalCrdt> DotStore for Entry<V> {
     fn check_store(
         &self,
         ctx: &CausalContext,
-        seen: &mut HashSet<Dot>,
+        seen: &mut Vec<Dot>,
     ) -> Result<(), InvariantViolation> {
         self.present.check_store(ctx, seen)?;
         self.removed.check_store(ctx, seen)?;

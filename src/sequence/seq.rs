@@ -1016,8 +1016,10 @@ impl<C: Content> Seq<C> {
         }
         for x in dels {
             let d = x.dot;
-            if d.counter == 0 || x.target.counter == 0 {
-                return Err(InvariantViolation::ZeroDot { replica: d.replica });
+            for z in [d, x.target] {
+                if z.counter == 0 {
+                    return Err(InvariantViolation::ZeroDot { replica: z.replica });
+                }
             }
             let target_ok = x.target.counter <= max
                 && if x.reversed {
@@ -1311,7 +1313,12 @@ pub(crate) mod repr {
     pub(crate) struct ReprIn<C> {
         #[serde(deserialize_with = "runs_from_items")]
         pub(crate) items: Vec<Run<C>>,
+        #[serde(deserialize_with = "bounded_deletes")]
         pub(crate) deletes: Vec<DelRun>,
+    }
+
+    fn bounded_deletes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<DelRun>, D::Error> {
+        crate::encoding::collect::checked_vec(d, |_, _| Ok(()))
     }
 
     fn runs_from_items<'de, D, C>(d: D) -> Result<Vec<Run<C>>, D::Error>
@@ -1329,30 +1336,23 @@ pub(crate) mod repr {
                 self,
                 mut seq: A,
             ) -> Result<Vec<Run<C>>, A::Error> {
-                // A hint is a claim of the input: preallocate at most 1 MiB,
-                // then grow by doubling but never past the hint while it
-                // holds (no 2× overshoot for a long, honest sequence).
+                // A hint is a claim of the input: preallocate at most
+                // 64 KiB, then grow towards it as items arrive (C4).
                 let hint = seq.size_hint().unwrap_or(0);
-                let cap = hint.min((1 << 20) / core::mem::size_of::<Run<C>>().max(1));
-                let mut out: Vec<Run<C>> = Vec::with_capacity(cap);
+                let mut out: Vec<Run<C>> = Vec::new();
                 while let Some(i) = seq.next_element::<Item<C>>()? {
-                    if out.len() == out.capacity() {
-                        let room = out.len().max(16);
-                        let want = if out.len() < hint {
-                            room.min(hint - out.len())
-                        } else {
-                            room
-                        };
-                        out.reserve_exact(want);
-                    }
-                    out.push(Run {
-                        id: i.id,
-                        len: i.len,
-                        left: i.left,
-                        right: i.right,
-                        deleted: i.content.is_none(),
-                        content: i.content.unwrap_or_default(),
-                    });
+                    crate::encoding::collect::push_bounded(
+                        &mut out,
+                        hint,
+                        Run {
+                            id: i.id,
+                            len: i.len,
+                            left: i.left,
+                            right: i.right,
+                            deleted: i.content.is_none(),
+                            content: i.content.unwrap_or_default(),
+                        },
+                    );
                 }
                 Ok(out)
             }
