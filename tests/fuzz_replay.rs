@@ -92,18 +92,11 @@ replay_tests!(
     replay_truncate_and_flip,
 );
 
-/// Inputs that break C4 today, found by the campaign, and reported: a nested
-/// `OrMap` reserves up to 64 KiB for its entries at every level before they
-/// arrive (`DotMap` deserialisation in `src/causal/dotstore.rs`), so the
-/// slack of the bound is spent once per nesting level, not once per decode.
-/// They are replayed like every regression; the C4 sweep skips them, and the
-/// ignored tests below assert the bound on each, to be enabled with the fix.
-const KNOWN_C4_VIOLATIONS: [&str; 3] = [
-    "c4-nested-map-3-deep-prealloc",
-    "c4-nested-map-6-deep-prealloc",
-    "c4-nested-map-6-deep-prealloc-header",
-];
-
+/// Inputs that broke C4, found by the campaign: a nested `OrMap` reserved
+/// up to 64 KiB for its entries at every level before they arrived, so the
+/// slack of the bound was spent once per nesting level. Fixed (collections
+/// allocate at most 4 KiB before their elements arrive, `DotMap` reserves
+/// nothing); the named tests below hold each to the bound.
 fn c4_holds(target: &str, which: DecodeTarget, name: &str) {
     let path = fuzz_dir().join("regressions").join(target).join(name);
     let data = fs::read(&path).unwrap();
@@ -116,10 +109,9 @@ fn c4_holds(target: &str, which: DecodeTarget, name: &str) {
     );
 }
 
-/// `OrMap<u8, OrMap<u8, OrMap<u8, MvRegister<u8>>>>` body of 417 bytes:
+/// `OrMap<u8, OrMap<u8, MvRegister<u8>>>` body of 417 bytes:
 /// about 147 KB peak against a bound of 72 KB.
 #[test]
-#[ignore = "C4 violation found by fuzzing, reported; fix pending in DotMap deserialisation"]
 fn regression_c4_nested_map_3_deep_prealloc() {
     c4_holds(
         "decode_header_valid",
@@ -131,7 +123,6 @@ fn regression_c4_nested_map_3_deep_prealloc() {
 /// A map nested six deep, 291 bytes with its header: about 109 KB peak
 /// against a bound of 70 KB.
 #[test]
-#[ignore = "C4 violation found by fuzzing, reported; fix pending in DotMap deserialisation"]
 fn regression_c4_nested_map_6_deep_prealloc() {
     c4_holds(
         "decode_state",
@@ -143,7 +134,6 @@ fn regression_c4_nested_map_6_deep_prealloc() {
 /// A map nested six deep, 202-byte body: about 90 KB peak against a bound
 /// of 69 KB.
 #[test]
-#[ignore = "C4 violation found by fuzzing, reported; fix pending in DotMap deserialisation"]
 fn regression_c4_nested_map_6_deep_prealloc_header() {
     c4_holds(
         "decode_header_valid",
@@ -178,12 +168,6 @@ fn measure_decoding(decoder: Decoder, enforce: bool) -> Worst {
         let mut accepted = 0;
         for kind in ["corpus", "regressions"] {
             for (path, data) in inputs(kind, target) {
-                let known = path
-                    .file_name()
-                    .is_some_and(|n| KNOWN_C4_VIOLATIONS.iter().any(|k| n == *k));
-                if known {
-                    continue;
-                }
                 let (ok, peak) =
                     common::alloc::measure(|| fuzzing::decode_only(which, decoder, &data));
                 let bound = common::alloc::c4_bound(data.len());

@@ -913,22 +913,16 @@ mod serde_impl {
     {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             // Entries go straight into the map, each checked as it arrives
-            // (sorted keys, no empty value): no intermediate vector (C4).
+            // (sorted keys, no empty value): no intermediate vector, and no
+            // table reserved on the strength of the declared count (C4).
             let mut map = DotMap::new();
             let mut last: Option<K> = None;
-            let mut reserved = false;
-            crate::encoding::collect::for_each_element(d, |hint, (k, v): (K, S)| {
+            crate::encoding::collect::for_each_element(d, |_, (k, v): (K, S)| {
                 if last.as_ref().is_some_and(|p| *p >= k) {
                     return Err(InvariantViolation::Unsorted);
                 }
                 if v.is_empty() {
                     return Err(InvariantViolation::EmptyEntry);
-                }
-                if !reserved && hint > 1 {
-                    // At most 64 KiB worth before the entries arrive.
-                    let per = core::mem::size_of::<(K, S)>().max(1);
-                    map.reserve(hint.min((64 * 1024) / per));
-                    reserved = true;
                 }
                 last = Some(k.clone());
                 map.insert(k, v);

@@ -249,7 +249,7 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
 /// The size hint for `left` more elements when `remaining` input bytes are
 /// left: the declared count, which was checked against the bytes left when
 /// it was read (`left ≤ remaining`). The crate's own collections preallocate
-/// at most 64 KiB from it and then grow towards it as elements arrive
+/// nothing from it and grow towards it as elements arrive
 /// (`encoding::collect`), so an honest count costs no overshoot and a lying
 /// one no memory; serde's own `Vec` caps its preallocation at 1 MiB.
 fn hint(left: usize, remaining: usize) -> usize {

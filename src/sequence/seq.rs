@@ -1336,8 +1336,8 @@ pub(crate) mod repr {
                 self,
                 mut seq: A,
             ) -> Result<Vec<Run<C>>, A::Error> {
-                // A hint is a claim of the input: preallocate at most
-                // 64 KiB, then grow towards it as items arrive (C4).
+                // A hint is a claim of the input: allocate nothing for it,
+                // grow towards it as items arrive (C4).
                 let hint = seq.size_hint().unwrap_or(0);
                 let mut out: Vec<Run<C>> = Vec::new();
                 while let Some(i) = seq.next_element::<Item<C>>()? {
