@@ -132,14 +132,34 @@ pub fn needs_scan<S: DotStore>(
     }
 }
 
-fn check_dot(d: Dot, ctx: &CausalContext, seen: &mut Vec<Dot>) -> Result<(), InvariantViolation> {
-    if d.counter == 0 {
-        return Err(InvariantViolation::ZeroDot { replica: d.replica });
+/// The normal form (strictly sorted) and I1 of a flat store's dots; `seen`,
+/// when given, collects them for the I2 check of an enclosing store.
+fn check_sorted_dots<I>(
+    dots: I,
+    ctx: &CausalContext,
+    mut seen: Option<&mut Vec<Dot>>,
+) -> Result<(), InvariantViolation>
+where
+    I: Iterator<Item = Dot> + Clone,
+{
+    let mut prev: Option<Dot> = None;
+    for d in dots.clone() {
+        if prev.is_some_and(|p| p >= d) {
+            return Err(InvariantViolation::DuplicateDot { dot: d });
+        }
+        prev = Some(d);
     }
-    if !ctx.contains(d) {
-        return Err(InvariantViolation::DotNotInContext { dot: d });
+    for d in dots {
+        if d.counter == 0 {
+            return Err(InvariantViolation::ZeroDot { replica: d.replica });
+        }
+        if !ctx.contains(d) {
+            return Err(InvariantViolation::DotNotInContext { dot: d });
+        }
+        if let Some(seen) = seen.as_deref_mut() {
+            seen.push(d);
+        }
     }
-    seen.push(d);
     Ok(())
 }
 
@@ -302,31 +322,13 @@ impl DotStore for DotSet {
         ctx: &CausalContext,
         seen: &mut Vec<Dot>,
     ) -> Result<(), InvariantViolation> {
-        for w in self.dots.windows(2) {
-            if w[0] >= w[1] {
-                return Err(InvariantViolation::DuplicateDot { dot: w[1] });
-            }
-        }
-        for &d in &self.dots {
-            check_dot(d, ctx, seen)?;
-        }
-        Ok(())
+        check_sorted_dots(self.dots.iter().copied(), ctx, Some(seen))
     }
 
     fn check_all(&self, ctx: &CausalContext) -> Result<(), InvariantViolation> {
-        // Strictly sorted (checked first), so no dot repeats: nothing to
-        // collect (C4: no second copy of the dots).
-        let mut one = Vec::new();
-        for w in self.dots.windows(2) {
-            if w[0] >= w[1] {
-                return Err(InvariantViolation::DuplicateDot { dot: w[1] });
-            }
-        }
-        for &d in &self.dots {
-            check_dot(d, ctx, &mut one)?;
-            one.clear();
-        }
-        Ok(())
+        // Strictly sorted, so no dot repeats: nothing to collect (C4: no
+        // second copy of the dots).
+        check_sorted_dots(self.dots.iter().copied(), ctx, None)
     }
 }
 
@@ -503,30 +505,12 @@ impl<V: Clone + PartialEq + Debug> DotStore for DotFun<V> {
         ctx: &CausalContext,
         seen: &mut Vec<Dot>,
     ) -> Result<(), InvariantViolation> {
-        for w in self.entries.windows(2) {
-            if w[0].0 >= w[1].0 {
-                return Err(InvariantViolation::DuplicateDot { dot: w[1].0 });
-            }
-        }
-        for e in &self.entries {
-            check_dot(e.0, ctx, seen)?;
-        }
-        Ok(())
+        check_sorted_dots(self.entries.iter().map(|e| e.0), ctx, Some(seen))
     }
 
     fn check_all(&self, ctx: &CausalContext) -> Result<(), InvariantViolation> {
-        // Strictly sorted by dot (checked first): nothing to collect (C4).
-        let mut one = Vec::new();
-        for w in self.entries.windows(2) {
-            if w[0].0 >= w[1].0 {
-                return Err(InvariantViolation::DuplicateDot { dot: w[1].0 });
-            }
-        }
-        for e in &self.entries {
-            check_dot(e.0, ctx, &mut one)?;
-            one.clear();
-        }
-        Ok(())
+        // Strictly sorted by dot: nothing to collect (C4).
+        check_sorted_dots(self.entries.iter().map(|e| e.0), ctx, None)
     }
 }
 
