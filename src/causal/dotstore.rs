@@ -8,6 +8,7 @@
 use core::fmt::Debug;
 use core::hash::Hash;
 
+use alloc::vec::Vec;
 use hashbrown::{DefaultHashBuilder, HashMap};
 use smallvec::SmallVec;
 

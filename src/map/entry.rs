@@ -1,3 +1,5 @@
+use alloc::vec::Vec;
+
 use crate::causal::{CausalContext, CausalCrdt, Dot, DotSet, DotStore};
 use crate::error::InvariantViolation;
 
