@@ -1,7 +1,7 @@
 //! The compact binary encoding: versioned, canonical, and safe on untrusted
 //! bytes.
 //!
-//! Every state and delta of the crate, and every [`sync::Message`], encodes to
+//! Every state and delta of the crate, and every [`sync::Message`](crate::sync::Message), encodes to
 //! a 4-byte header — magic `b"cv"`, the format [`VERSION`], and a type tag
 //! ([`Encodable::TYPE_TAG`]) — followed by a body in a compact serde format:
 //! LEB128 varints in minimal form, zigzag for signed integers, length-prefixed
