@@ -323,32 +323,22 @@ impl ser::SerializeMap for Compound<'_, '_> {
     }
 }
 
-impl ser::SerializeStruct for Compound<'_, '_> {
-    type Ok = ();
-    type Error = EncodeError;
-    fn serialize_field<T: ?Sized + Serialize>(
-        &mut self,
-        _: &'static str,
-        value: &T,
-    ) -> Result<(), EncodeError> {
-        value.serialize(&mut *self.w)
-    }
-    fn end(self) -> Result<(), EncodeError> {
-        self.finish()
-    }
+macro_rules! named_fields {
+    ($($tr:ident),*) => {$(
+        impl ser::$tr for Compound<'_, '_> {
+            type Ok = ();
+            type Error = EncodeError;
+            fn serialize_field<T: ?Sized + Serialize>(
+                &mut self,
+                _: &'static str,
+                value: &T,
+            ) -> Result<(), EncodeError> {
+                value.serialize(&mut *self.w)
+            }
+            fn end(self) -> Result<(), EncodeError> {
+                self.finish()
+            }
+        }
+    )*};
 }
-
-impl ser::SerializeStructVariant for Compound<'_, '_> {
-    type Ok = ();
-    type Error = EncodeError;
-    fn serialize_field<T: ?Sized + Serialize>(
-        &mut self,
-        _: &'static str,
-        value: &T,
-    ) -> Result<(), EncodeError> {
-        value.serialize(&mut *self.w)
-    }
-    fn end(self) -> Result<(), EncodeError> {
-        self.finish()
-    }
-}
+named_fields!(SerializeStruct, SerializeStructVariant);
