@@ -807,19 +807,38 @@ where
     /// reported. Only on the error path. `None` if the violation involves
     /// dots outside this map (the caller's first error stands).
     fn least_violation(&self, ctx: &CausalContext) -> Option<InvariantViolation> {
-        let mut found: alloc::vec::Vec<InvariantViolation> = alloc::vec::Vec::new();
-        for v in self.raw_values() {
-            if let Err(e) = v.check_store(ctx, &mut alloc::vec::Vec::new()) {
-                found.push(e);
+        // The running least only (C4: a state whose every entry is bad, e.g.
+        // under an empty context, must not collect a violation per entry).
+        fn consider(
+            least: &mut Option<(alloc::string::String, InvariantViolation)>,
+            e: InvariantViolation,
+        ) {
+            let key = alloc::format!("{e:?}");
+            if least.as_ref().map_or(true, |(k, _)| key < *k) {
+                *least = Some((key, e));
             }
         }
-        let mut dots = alloc::vec::Vec::new();
-        self.for_each_dot(&mut |d| dots.push(d));
-        dots.sort_unstable();
-        if let Some(w) = dots.windows(2).find(|w| w[0] == w[1]) {
-            found.push(InvariantViolation::DuplicateDot { dot: w[0] });
+        let mut least = None;
+        let mut scratch = alloc::vec::Vec::new();
+        for v in self.raw_values() {
+            scratch.clear();
+            if let Err(e) = v.check_store(ctx, &mut scratch) {
+                consider(&mut least, e);
+            }
         }
-        found.into_iter().min_by_key(|e| alloc::format!("{e:?}"))
+        // Every `DuplicateDot` sorts after a violation whose form is less
+        // than its name: then the dots need not be collected.
+        let dup_cannot_win = least
+            .as_ref()
+            .is_some_and(|(k, _)| k.as_str() < "DuplicateDot");
+        if !dup_cannot_win {
+            let mut dots = alloc::vec::Vec::new();
+            self.for_each_dot(&mut |d| dots.push(d));
+            if let Err(e) = find_duplicate(&mut dots) {
+                consider(&mut least, e);
+            }
+        }
+        least.map(|(_, e)| e)
     }
 }
 

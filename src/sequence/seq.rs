@@ -981,6 +981,39 @@ impl<C: Content> Seq<C> {
 
     // ----------------------------------------------------------- validation
 
+    /// The checks of one item on its own: a length within the crate's unit
+    /// bound, a non-zero id whose units fit
+    /// under [`Dot::MAX_COUNTER`], content that matches the length (none
+    /// for a tombstone), and possible origins. Decoding runs them as each
+    /// item arrives, so an input of bad items is rejected at the first (C4).
+    pub(crate) fn check_item(r: &Run<C>) -> Result<(), InvariantViolation> {
+        // A run longer than the crate's unit bound is that error first.
+        if r.len > MAX_UNITS {
+            return Err(InvariantViolation::SequenceTooLong { limit: MAX_UNITS });
+        }
+        let max = Dot::MAX_COUNTER;
+        let d = r.id;
+        if d.counter == 0 {
+            return Err(InvariantViolation::ZeroDot { replica: d.replica });
+        }
+        if r.len == 0 || d.counter > max || r.len > max - d.counter + 1 {
+            return Err(InvariantViolation::MalformedItem { dot: d });
+        }
+        let units = r.content.units() as u64;
+        if (r.deleted && units != 0) || (!r.deleted && units != r.len) {
+            return Err(InvariantViolation::MalformedItem { dot: d });
+        }
+        for o in [r.left, r.right].into_iter().flatten() {
+            if o.counter == 0 {
+                return Err(InvariantViolation::ZeroDot { replica: o.replica });
+            }
+            if o.counter > max || (o.replica == d.replica && o.counter >= d.counter) {
+                return Err(InvariantViolation::ImpossibleOrigin { dot: d });
+            }
+        }
+        Ok(())
+    }
+
     /// Checks the item and delete runs of a state from a peer.
     pub(crate) fn check_parts(items: &[Run<C>], dels: &[DelRun]) -> Result<(), InvariantViolation> {
         let max = Dot::MAX_COUNTER;
@@ -993,26 +1026,8 @@ impl<C: Content> Seq<C> {
         }
         let mut ids: Vec<(Dot, u64)> = Vec::with_capacity(items.len() + dels.len());
         for r in items {
-            let d = r.id;
-            if d.counter == 0 {
-                return Err(InvariantViolation::ZeroDot { replica: d.replica });
-            }
-            if r.len == 0 || d.counter > max || r.len > max - d.counter + 1 {
-                return Err(InvariantViolation::MalformedItem { dot: d });
-            }
-            let units = r.content.units() as u64;
-            if (r.deleted && units != 0) || (!r.deleted && units != r.len) {
-                return Err(InvariantViolation::MalformedItem { dot: d });
-            }
-            for o in [r.left, r.right].into_iter().flatten() {
-                if o.counter == 0 {
-                    return Err(InvariantViolation::ZeroDot { replica: o.replica });
-                }
-                if o.counter > max || (o.replica == d.replica && o.counter >= d.counter) {
-                    return Err(InvariantViolation::ImpossibleOrigin { dot: d });
-                }
-            }
-            ids.push((d, r.len));
+            Self::check_item(r)?;
+            ids.push((r.id, r.len));
         }
         for x in dels {
             let d = x.dot;
@@ -1341,18 +1356,17 @@ pub(crate) mod repr {
                 let hint = seq.size_hint().unwrap_or(0);
                 let mut out: Vec<Run<C>> = Vec::new();
                 while let Some(i) = seq.next_element::<Item<C>>()? {
-                    crate::encoding::collect::push_bounded(
-                        &mut out,
-                        hint,
-                        Run {
-                            id: i.id,
-                            len: i.len,
-                            left: i.left,
-                            right: i.right,
-                            deleted: i.content.is_none(),
-                            content: i.content.unwrap_or_default(),
-                        },
-                    );
+                    let run = Run {
+                        id: i.id,
+                        len: i.len,
+                        left: i.left,
+                        right: i.right,
+                        deleted: i.content.is_none(),
+                        content: i.content.unwrap_or_default(),
+                    };
+                    // Checked as it arrives: bad items are not collected.
+                    Seq::check_item(&run).map_err(crate::encoding::violation::reject)?;
+                    crate::encoding::collect::push_bounded(&mut out, hint, run);
                 }
                 Ok(out)
             }
