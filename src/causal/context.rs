@@ -588,12 +588,27 @@ mod serde_impl {
 
     impl<'de> Deserialize<'de> for RangesIn {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let mut out = Ranges::new();
-            crate::encoding::collect::for_each_element(d, |_, r: (u64, u64)| {
-                out.push(r);
+            // One range (the usual case) stays inline; more are gathered
+            // without reallocating (C4).
+            let mut first: Option<(u64, u64)> = None;
+            let mut more = crate::encoding::collect::Collector::new();
+            crate::encoding::collect::for_each_element(d, |hint, r: (u64, u64)| {
+                match first {
+                    None => first = Some(r),
+                    Some(f) => {
+                        if more.is_empty() {
+                            more.push(hint, f);
+                        }
+                        more.push(hint, r);
+                    }
+                }
                 Ok(())
             })?;
-            Ok(RangesIn(out))
+            Ok(RangesIn(match first {
+                None => Ranges::new(),
+                Some(_) if !more.is_empty() => Ranges::from_vec(more.finish()),
+                Some(f) => smallvec::smallvec![f],
+            }))
         }
     }
 

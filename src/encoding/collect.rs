@@ -1,7 +1,8 @@
 //! Streaming deserialisation for the crate's collections (C4): elements are
 //! checked as they arrive, so an invalid input is rejected at its first bad
-//! element rather than after it was all materialised, and vectors grow
-//! towards the declared count, as elements arrive, without overshooting it.
+//! element rather than after it was all materialised, and vectors are
+//! gathered in blocks as elements arrive, never on the strength of the
+//! declared count alone.
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -48,23 +49,83 @@ where
     d.deserialize_seq(Each(f, PhantomData))
 }
 
-/// Pushes onto a vector that grows by doubling from [`FIRST_BYTES`] worth,
-/// but not past `hint` while the hint holds (an honest count costs no
-/// overshoot, a lying one no memory).
-pub(crate) fn push_bounded<T>(v: &mut Vec<T>, hint: usize, x: T) {
-    if v.len() == v.capacity() {
-        let first = FIRST_BYTES
-            .checked_div(core::mem::size_of::<T>())
-            .unwrap_or(FIRST_BYTES)
-            .max(8);
-        let room = if v.is_empty() { first } else { v.len() };
-        let want = match hint.checked_sub(v.len()) {
-            Some(left) if left > 0 => room.min(left),
-            _ => room,
-        };
-        v.reserve_exact(want.max(1));
+/// Elements read one at a time, gathered without ever reallocating a
+/// buffer: in blocks of [`FIRST_BYTES`] (fewer when the declared count says
+/// fewer remain), moved once into one exact vector at the end.
+///
+/// A vector that grows by doubling holds its old and its new buffer at once
+/// when it grows (3 × the elements' size at that moment), and a count that
+/// declares twice the elements actually sent makes it grow once more than
+/// they need. Here the peak is the elements twice (blocks and result) plus
+/// one block, whatever the count claims; a collection of one block (an
+/// honest count of at most 4 KiB of elements) is returned as it is, without
+/// a copy or spare capacity.
+pub(crate) struct Collector<T> {
+    /// Full blocks, in order.
+    full: Vec<Vec<T>>,
+    /// The block being filled.
+    cur: Vec<T>,
+    /// Elements in `full`.
+    before: usize,
+}
+
+impl<T> Collector<T> {
+    pub(crate) fn new() -> Self {
+        Collector {
+            full: Vec::new(),
+            cur: Vec::new(),
+            before: 0,
+        }
     }
-    v.push(x);
+
+    /// Elements gathered so far.
+    pub(crate) fn len(&self) -> usize {
+        self.before.saturating_add(self.cur.len())
+    }
+
+    /// Whether nothing was gathered.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The last element gathered.
+    pub(crate) fn last(&self) -> Option<&T> {
+        self.cur
+            .last()
+            .or_else(|| self.full.last().and_then(|b| b.last()))
+    }
+
+    /// Adds `x`; `hint` is the declared count (an untrusted claim: it only
+    /// keeps a block from being larger than the elements said to remain).
+    pub(crate) fn push(&mut self, hint: usize, x: T) {
+        if self.cur.len() == self.cur.capacity() {
+            let block = FIRST_BYTES
+                .checked_div(core::mem::size_of::<T>())
+                .unwrap_or(FIRST_BYTES)
+                .max(8);
+            let left = hint.saturating_sub(self.len()).max(1);
+            let next = Vec::with_capacity(block.min(left));
+            let done = core::mem::replace(&mut self.cur, next);
+            if !done.is_empty() {
+                self.before = self.before.saturating_add(done.len());
+                self.full.push(done);
+            }
+        }
+        self.cur.push(x);
+    }
+
+    /// The elements in order, in one vector.
+    pub(crate) fn finish(self) -> Vec<T> {
+        if self.full.is_empty() {
+            return self.cur;
+        }
+        let mut out = Vec::with_capacity(self.before.saturating_add(self.cur.len()));
+        for block in self.full {
+            out.extend(block);
+        }
+        out.extend(self.cur);
+        out
+    }
 }
 
 /// A vector whose every element passes `check(previous, element)` as it
@@ -75,11 +136,11 @@ where
     T: Deserialize<'de>,
     C: FnMut(Option<&T>, &T) -> Result<(), InvariantViolation>,
 {
-    let mut out = Vec::new();
+    let mut out = Collector::new();
     for_each_element(d, |hint, x: T| {
         check(out.last(), &x)?;
-        push_bounded(&mut out, hint, x);
+        out.push(hint, x);
         Ok(())
     })?;
-    Ok(out)
+    Ok(out.finish())
 }

@@ -1169,6 +1169,12 @@ impl<C: Content> Seq<C> {
         self.tree.check();
     }
 
+    /// Runs per leaf, in arena order (tests).
+    #[cfg(test)]
+    pub(crate) fn leaf_fill(&self) -> Vec<usize> {
+        self.tree.leaf_fill()
+    }
+
     /// The units before and after unit `d` in the full sequence (tests).
     #[cfg(test)]
     pub(crate) fn neighbours(&self, d: Dot) -> Option<(Option<Dot>, Option<Dot>)> {
@@ -1204,6 +1210,43 @@ mod tests {
         ]
     }
 
+    /// Runs appended at the end of the document fill their leaves: every
+    /// leaf but the last holds `LEAF_CAP` runs (an even split would leave
+    /// each about half full), and the tree stays consistent when edits in
+    /// the middle and more appends follow.
+    #[test]
+    fn appending_fills_leaves() {
+        let mut s: Seq<String> = Seq::default();
+        // Alternating replicas: no run continues the one before it.
+        for k in 0..100u64 {
+            s.insert(ReplicaId::new(1 + k % 2), s.len(), String::from("x"), 1)
+                .unwrap();
+            s.check_tree();
+        }
+        assert_eq!(s.tree.run_count(), 100);
+        let fill = s.leaf_fill();
+        assert_eq!(
+            fill.len(),
+            100usize.div_ceil(crate::sequence::tree::LEAF_CAP)
+        );
+        assert_eq!(
+            fill.iter()
+                .filter(|&&n| n != crate::sequence::tree::LEAF_CAP)
+                .count(),
+            1
+        );
+        for k in 0..50u64 {
+            s.insert(ReplicaId::new(3), (k * 7) % s.len(), String::from("y"), 1)
+                .unwrap();
+            s.insert(ReplicaId::new(1 + k % 2), s.len(), String::from("z"), 1)
+                .unwrap();
+            s.check_tree();
+        }
+        let text: String = s.live_runs().map(|r| r.content.as_str()).collect();
+        assert_eq!(text.len(), 200);
+        assert_eq!(text.matches('z').count(), 50);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -1219,7 +1262,9 @@ mod tests {
                 match op {
                     Op::Insert(r, i, text) => {
                         let s = &mut reps[r as usize];
-                        let i = u64::from(i) % (s.len() + 1);
+                        // One insert in four at the end (leaves split
+                        // unevenly there).
+                        let i = if i % 4 == 0 { s.len() } else { u64::from(i) % (s.len() + 1) };
                         let before: String = s.live_runs().map(|r| r.content.as_str()).collect();
                         let n = text.chars().count() as u64;
                         let d = s.insert(ReplicaId::new(u64::from(r) + 1), i, text.clone(), n).unwrap();
@@ -1354,7 +1399,7 @@ pub(crate) mod repr {
                 // A hint is a claim of the input: allocate nothing for it,
                 // grow towards it as items arrive (C4).
                 let hint = seq.size_hint().unwrap_or(0);
-                let mut out: Vec<Run<C>> = Vec::new();
+                let mut out = crate::encoding::collect::Collector::new();
                 while let Some(i) = seq.next_element::<Item<C>>()? {
                     let run = Run {
                         id: i.id,
@@ -1366,9 +1411,9 @@ pub(crate) mod repr {
                     };
                     // Checked as it arrives: bad items are not collected.
                     Seq::check_item(&run).map_err(crate::encoding::violation::reject)?;
-                    crate::encoding::collect::push_bounded(&mut out, hint, run);
+                    out.push(hint, run);
                 }
-                Ok(out)
+                Ok(out.finish())
             }
         }
         d.deserialize_seq(Items(core::marker::PhantomData))

@@ -525,7 +525,9 @@ impl<C: Content> Tree<C> {
         self.shift_cursor(leaf, at);
         self.bump(leaf, vis, tot);
         self.assign(r, s, e, leaf);
-        self.split_if_full(leaf);
+        let l = &self.leaves[leaf as usize];
+        let appended = l.next == NONE && at + 1 == l.runs.len();
+        self.split_if_full(leaf, appended);
     }
 
     /// Extends the run at `p` (whose last unit it is) by `extra`, when
@@ -608,17 +610,24 @@ impl<C: Content> Tree<C> {
             run: at,
             off: 0,
         };
-        self.split_if_full(leaf);
+        self.split_if_full(leaf, false);
         pos
     }
 
-    fn split_if_full(&mut self, leaf: u32) {
+    /// Splits a leaf that holds more than [`LEAF_CAP`] runs in two halves;
+    /// or, when `appended` (its last run was just inserted at the end of
+    /// the document), keeps it full and moves only what is past
+    /// [`LEAF_CAP`]: appending then fills leaves instead of leaving each
+    /// half empty (a document typed or decoded front to back holds about
+    /// half the leaf memory).
+    fn split_if_full(&mut self, leaf: u32, appended: bool) {
         if self.leaves[leaf as usize].runs.len() <= LEAF_CAP {
             return;
         }
         let new = self.leaves.len() as u32;
         let l = &mut self.leaves[leaf as usize];
-        let moved = l.runs.split_off(l.runs.len() / 2);
+        let cut = if appended { LEAF_CAP } else { l.runs.len() / 2 };
+        let moved = l.runs.split_off(cut);
         let kept = l.runs.len();
         // A leaf never holds more than LEAF_CAP + 1 runs (+ 2 while a
         // delete splits a run in three): no capacity beyond that.
@@ -736,6 +745,12 @@ impl<C: Content> Tree<C> {
         } else {
             self.nodes[child as usize].parent = parent;
         }
+    }
+
+    /// Runs per leaf, in arena order (tests).
+    #[cfg(test)]
+    pub(crate) fn leaf_fill(&self) -> Vec<usize> {
+        self.leaves.iter().map(|l| l.runs.len()).collect()
     }
 
     /// Checks the cached counts, parent links and the id index (tests).
