@@ -4225,18 +4225,13 @@ c4_tests! {
     c4_lww_register_adversarial_inputs_stay_within_the_bound: LwwRegister<String>,
     #[ignore = "BUG: C4 20× input (siblings of one replica, 4 B each on the wire, 40 B each in memory, collected then made contiguous)"]
     c4_mv_register_adversarial_inputs_stay_within_the_bound: MvRegister<String>,
-    #[ignore = "BUG: C4 19× input (3-char keys: the hash table and its growth)"]
     c4_orset_adversarial_inputs_stay_within_the_bound: OrSet<String>,
-    #[ignore = "BUG: C4 19× input (3-char keys: the hash table and its growth)"]
     c4_rwset_adversarial_inputs_stay_within_the_bound: RwSet<String>,
     c4_ewflag_adversarial_inputs_stay_within_the_bound: EwFlag,
-    #[ignore = "BUG: C4 35× input (valid 3-char keys, and the same rejected last)"]
     c4_ormap_observed_reset_adversarial_inputs_stay_within_the_bound: MapMv,
-    #[ignore = "BUG: C4 40× input (valid 3-char keys, and the same rejected last)"]
     c4_ormap_update_wins_adversarial_inputs_stay_within_the_bound: MapSetUw,
-    #[ignore = "BUG: C4 31× input (valid 3-char keys, and the same rejected last)"]
     c4_ormap_remove_wins_adversarial_inputs_stay_within_the_bound: MapCounterRw,
-    #[ignore = "BUG: C4 53× input (valid 3-char keys, and the same rejected last)"]
+    #[ignore = "BUG: C4 19× input (valid 3-char keys, and the same rejected last): 2 × 40 B of empty nested contexts and 3 dots collected per entry"]
     c4_ormap_nested_adversarial_inputs_stay_within_the_bound: MapNested,
     c4_embedded_lww_adversarial_inputs_stay_within_the_bound: EmbLww,
     c4_embedded_gcounter_adversarial_inputs_stay_within_the_bound: EmbG,
@@ -4248,7 +4243,6 @@ c4_tests! {
     c4_text_adversarial_inputs_stay_within_the_bound: Text,
     c4_version_vector_adversarial_inputs_stay_within_the_bound: VersionVector,
     c4_causal_context_adversarial_inputs_stay_within_the_bound: CausalContext,
-    #[ignore = "BUG: C4 19× input: the payload's (see the OrSet test)"]
     c4_message_orset_adversarial_inputs_stay_within_the_bound: Message<OrSet<String>>,
     c4_message_pncounter_adversarial_inputs_stay_within_the_bound: Message<PnCounter>,
     #[ignore = "BUG: C4 43× input: the payload's (see the Text test)"]

@@ -8,10 +8,11 @@
 use core::fmt::Debug;
 use core::hash::Hash;
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
-use hashbrown::{DefaultHashBuilder, HashMap};
 use smallvec::SmallVec;
 
+use crate::causal::table::{Entry, Table};
 use crate::causal::{CausalContext, Dot};
 use crate::error::InvariantViolation;
 
@@ -81,7 +82,9 @@ pub trait DotStore: Clone + Default + PartialEq + Debug {
     /// appears twice; stores whose dots are strictly sorted by construction
     /// skip the collection.
     fn check_all(&self, ctx: &CausalContext) -> Result<(), InvariantViolation> {
-        let mut seen = Vec::new();
+        // Counted first, so that the vector is allocated once at its size
+        // (a growing one would hold old and new buffers at once: C4).
+        let mut seen = Vec::with_capacity(dot_count(self));
         self.check_store(ctx, &mut seen)?;
         find_duplicate(&mut seen)
     }
@@ -96,6 +99,13 @@ pub trait DotStore: Clone + Default + PartialEq + Debug {
         });
         n
     }
+}
+
+/// Number of dots in `store`.
+fn dot_count<S: DotStore>(store: &S) -> usize {
+    let mut n = 0usize;
+    store.for_each_dot(&mut |_| n = n.saturating_add(1));
+    n
 }
 
 /// The context of exactly the dots of `store`, built from sorted dots in
@@ -531,15 +541,18 @@ pub struct DotMap<K, S> {
     /// delta is such a map, so building one allocates nothing.
     /// Invariant: `one.is_some()` implies `map.is_empty()`.
     one: Option<(K, S)>,
-    /// Every entry when there are two or more (or after `entry`/`reserve`).
-    map: HashMap<K, S>,
+    /// Every entry when there are two or more (or after `entry`/`reserve`):
+    /// entries in blocks, found through a hash index (`causal::table`).
+    /// Boxed: most maps nested in an `OrMap` hold one entry or none, and
+    /// then cost 8 bytes here instead of the table's 64.
+    map: Option<Box<Table<K, S>>>,
 }
 
 impl<K, S> Default for DotMap<K, S> {
     fn default() -> Self {
         Self {
             one: None,
-            map: HashMap::default(),
+            map: None,
         }
     }
 }
@@ -561,7 +574,10 @@ impl<K: Hash + Eq, S: DotStore + Eq> Eq for DotMap<K, S> {}
 impl<K, S> DotMap<K, S> {
     /// Entries in arbitrary order (may include empty hints in deltas).
     pub(crate) fn raw_iter(&self) -> impl Iterator<Item = (&K, &S)> + '_ {
-        self.one.iter().map(|(k, v)| (k, v)).chain(self.map.iter())
+        self.one
+            .iter()
+            .map(|(k, v)| (k, v))
+            .chain(self.map.iter().flat_map(|t| t.iter()))
     }
 
     fn raw_values(&self) -> impl Iterator<Item = &S> + '_ {
@@ -569,11 +585,13 @@ impl<K, S> DotMap<K, S> {
     }
 
     fn raw_is_empty(&self) -> bool {
-        self.one.is_none() && self.map.is_empty()
+        self.one.is_none() && self.map.as_ref().map_or(true, |t| t.is_empty())
     }
 
     fn into_raw_entries(self) -> impl Iterator<Item = (K, S)> {
-        self.one.into_iter().chain(self.map)
+        self.one
+            .into_iter()
+            .chain(self.map.into_iter().flat_map(|t| *t))
     }
 }
 
@@ -582,7 +600,7 @@ impl<K: Hash + Eq, S> DotMap<K, S> {
     pub fn new() -> Self {
         Self {
             one: None,
-            map: HashMap::default(),
+            map: None,
         }
     }
 
@@ -590,29 +608,31 @@ impl<K: Hash + Eq, S> DotMap<K, S> {
     pub fn get(&self, key: &K) -> Option<&S> {
         match &self.one {
             Some((k, v)) => (k == key).then_some(v),
-            None => self.map.get(key),
+            None => self.map.as_ref()?.get(key),
         }
+    }
+
+    /// The table, created empty if there is none.
+    fn table(&mut self) -> &mut Table<K, S> {
+        self.map.get_or_insert_with(Default::default)
     }
 
     /// Moves the inline entry into the hash table.
     fn promote(&mut self) {
         if let Some((k, v)) = self.one.take() {
-            self.map.insert(k, v);
+            self.table().insert(k, v);
         }
     }
 
     /// The slot of `key`, for one-lookup updates.
-    pub(crate) fn entry(
-        &mut self,
-        key: K,
-    ) -> hashbrown::hash_map::Entry<'_, K, S, DefaultHashBuilder> {
+    pub(crate) fn entry(&mut self, key: K) -> Entry<'_, K, S> {
         self.promote();
-        self.map.entry(key)
+        self.table().entry(key)
     }
 
     /// Inserts or replaces an entry.
     pub(crate) fn insert(&mut self, key: K, value: S) {
-        if self.map.is_empty() {
+        if self.map.as_ref().map_or(true, |t| t.is_empty()) {
             match &mut self.one {
                 None => {
                     self.one = Some((key, value));
@@ -625,7 +645,7 @@ impl<K: Hash + Eq, S> DotMap<K, S> {
                 Some(_) => self.promote(),
             }
         }
-        self.map.insert(key, value);
+        self.table().insert(key, value);
     }
 
     /// Removes an entry.
@@ -633,14 +653,14 @@ impl<K: Hash + Eq, S> DotMap<K, S> {
         match &self.one {
             Some((k, _)) if k == key => self.one.take().map(|(_, v)| v),
             Some(_) => None,
-            None => self.map.remove(key),
+            None => self.map.as_mut()?.remove(key),
         }
     }
 
     /// Reserves room for `n` more entries.
     pub(crate) fn reserve(&mut self, n: usize) {
         self.promote();
-        self.map.reserve(n);
+        self.table().reserve(n);
     }
 }
 
@@ -691,14 +711,14 @@ where
         if scan && !self.raw_is_empty() {
             // Every entry of `self`, joined with `other`'s entry or bottom.
             self.promote();
-            self.map.retain(|k, v| {
+            self.table().retain(|k, v| {
                 let theirs = other.remove(k).unwrap_or_default();
                 changed |= v.join_store(ctx, theirs, other_ctx, true);
                 !v.is_empty()
             });
         }
         // Into an empty map, a one-entry `other` stays inline.
-        if self.raw_is_empty() && other.map.is_empty() {
+        if self.raw_is_empty() && other.map.as_ref().map_or(true, |t| t.is_empty()) {
             if let Some((k, theirs)) = other.one {
                 let scan = scan || !theirs.has_entries();
                 let mut v = S::default();
@@ -709,8 +729,8 @@ where
             }
             return changed;
         }
-        // As `HashMap::extend` does: room for half the new keys up front.
-        let n = usize::from(other.one.is_some()) + other.map.len();
+        // As `HashMap::extend` does: index room for half the new keys up front.
+        let n = usize::from(other.one.is_some()) + other.map.as_ref().map_or(0, |t| t.len());
         let additional = if self.raw_is_empty() {
             n
         } else {
@@ -721,14 +741,14 @@ where
             // Under an empty hint (a removed key) the whole entry is visited,
             // as `count_along` assumed.
             let scan = scan || !theirs.has_entries();
-            match self.map.entry(k) {
-                hashbrown::hash_map::Entry::Occupied(mut slot) => {
+            match self.table().entry(k) {
+                Entry::Occupied(mut slot) => {
                     changed |= slot.get_mut().join_store(ctx, theirs, other_ctx, scan);
                     if slot.get().is_empty() {
                         slot.remove();
                     }
                 }
-                hashbrown::hash_map::Entry::Vacant(slot) => {
+                Entry::Vacant(slot) => {
                     let mut v = S::default();
                     if v.join_store(ctx, theirs, other_ctx, scan) && !v.is_empty() {
                         slot.insert(v);
@@ -800,7 +820,7 @@ where
     S: DotStore,
 {
     /// The violation to report for a map that has one: which one the check
-    /// meets first depends on the hash map's iteration order, and the same
+    /// meets first depends on the map's iteration order, and the same
     /// bytes must be rejected with the same error every time (C2). Every
     /// entry is checked on its own, duplicates across entries are found in
     /// sorted order, and the least violation (by its `Debug` form) is
@@ -832,7 +852,7 @@ where
             .as_ref()
             .is_some_and(|(k, _)| k.as_str() < "DuplicateDot");
         if !dup_cannot_win {
-            let mut dots = alloc::vec::Vec::new();
+            let mut dots = alloc::vec::Vec::with_capacity(dot_count(self));
             self.for_each_dot(&mut |d| dots.push(d));
             if let Err(e) = find_duplicate(&mut dots) {
                 consider(&mut least, e);
@@ -916,10 +936,13 @@ mod serde_impl {
         S: Deserialize<'de> + DotStore,
     {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            // Entries go straight into the map, each checked as it arrives
-            // (sorted keys, no empty value): no intermediate vector, and no
-            // table reserved on the strength of the declared count (C4).
-            let mut map = DotMap::new();
+            // Entries go straight into the table's blocks, each checked as it
+            // arrives (sorted keys, so distinct; no empty value), and are
+            // indexed once at the end, at the exact size: no intermediate
+            // vector, no table grown or reserved on the strength of the
+            // declared count (C4). One entry stays inline.
+            let mut one: Option<(K, S)> = None;
+            let mut more = crate::causal::table::Unindexed::new();
             let mut last: Option<K> = None;
             crate::encoding::collect::for_each_element(d, |_, (k, v): (K, S)| {
                 if last.as_ref().is_some_and(|p| *p >= k) {
@@ -929,10 +952,20 @@ mod serde_impl {
                     return Err(InvariantViolation::EmptyEntry);
                 }
                 last = Some(k.clone());
-                map.insert(k, v);
+                if one.is_none() && more.len() == 0 {
+                    one = Some((k, v));
+                } else {
+                    if let Some((k0, v0)) = one.take() {
+                        more.push(k0, v0);
+                    }
+                    more.push(k, v);
+                }
                 Ok(())
             })?;
-            Ok(map)
+            Ok(DotMap {
+                one,
+                map: (more.len() > 0).then(|| Box::new(more.index())),
+            })
         }
     }
 }

@@ -9,6 +9,7 @@
 mod context;
 mod dot;
 mod dotstore;
+pub(crate) mod table;
 mod version_vector;
 
 use alloc::vec::Vec;

@@ -68,13 +68,13 @@ impl<E: Hash + Eq + Clone + Debug> OrSet<E> {
         self.ctx.insert(dot);
         let mut delta_ctx = CausalContext::new();
         match self.store.entry(element.clone()) {
-            hashbrown::hash_map::Entry::Occupied(mut slot) => {
+            crate::causal::table::Entry::Occupied(mut slot) => {
                 for d in slot.get_mut().take() {
                     delta_ctx.insert(d);
                 }
                 slot.get_mut().insert(dot);
             }
-            hashbrown::hash_map::Entry::Vacant(slot) => {
+            crate::causal::table::Entry::Vacant(slot) => {
                 slot.insert(DotSet::single(dot));
             }
         }
