@@ -617,7 +617,7 @@ impl<K: Hash + Eq, S> DotMap<K, S> {
         self.map.get_or_insert_with(Default::default)
     }
 
-    /// Moves the inline entry into the hash table.
+    /// Moves the inline entry into the table.
     fn promote(&mut self) {
         if let Some((k, v)) = self.one.take() {
             self.table().insert(k, v);
