@@ -3322,6 +3322,14 @@ fn key3(i: u64) -> String {
         .collect()
 }
 
+/// A fixed-width two-char key (base 128; `i < 2^14`).
+fn key2(i: u64) -> String {
+    [(i >> 7) & 0x7f, i & 0x7f]
+        .iter()
+        .map(|&b| char::from(b as u8))
+        .collect()
+}
+
 /// A count the remaining bytes could hold at one byte an element, followed
 /// by bytes that fail the first element (ten 0xff are an overlong varint):
 /// a decoder that reserves from the count reserves `count × element size`
@@ -3665,6 +3673,19 @@ impl Floods for OrSet<String> {
                 |w| w.v(0),
             ),
             false,
+        ));
+        // The densest entries: 2-char keys (at most 2^14 of them, so at most
+        // 64 KiB of input) and 2-byte dots, 7 bytes each.
+        let k = worst_count(size.min(1 << 16), 7);
+        v.push(flood(
+            "2-char keys, one dot each",
+            build(
+                W::of::<Self>(),
+                k,
+                |w, i| w.str(&key2(i)).v(1).dot(1, i),
+                |w| w.ctx(&[(1, &[(1, k)])]),
+            ),
+            true,
         ));
         v.extend(lying_counts(&W::of::<Self>()));
         v
