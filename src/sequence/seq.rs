@@ -982,10 +982,11 @@ impl<C: Content> Seq<C> {
     // ----------------------------------------------------------- validation
 
     /// The checks of one item on its own: a length within the crate's unit
-    /// bound, a non-zero id whose units fit
-    /// under [`Dot::MAX_COUNTER`], content that matches the length (none
-    /// for a tombstone), and possible origins. Decoding runs them as each
-    /// item arrives, so an input of bad items is rejected at the first (C4).
+    /// bound, a non-zero id whose units fit under [`Dot::MAX_COUNTER`],
+    /// content that matches the length (none for a tombstone), and possible
+    /// origins. Decoding runs them as each item arrives, so an input of bad
+    /// items is rejected at the first (C4); [`Self::check_parts`] runs them
+    /// again with the checks across items.
     pub(crate) fn check_item(r: &Run<C>) -> Result<(), InvariantViolation> {
         // A run longer than the crate's unit bound is that error first.
         if r.len > MAX_UNITS {
@@ -1396,8 +1397,8 @@ pub(crate) mod repr {
                 self,
                 mut seq: A,
             ) -> Result<Vec<Run<C>>, A::Error> {
-                // A hint is a claim of the input: allocate nothing for it,
-                // grow towards it as items arrive (C4).
+                // A hint is a claim of the input: it only caps the size of
+                // the blocks the items are gathered in (C4).
                 let hint = seq.size_hint().unwrap_or(0);
                 let mut out = crate::encoding::collect::Collector::new();
                 while let Some(i) = seq.next_element::<Item<C>>()? {
