@@ -13,6 +13,9 @@ use std::fmt::Debug;
 use std::time::{Duration, Instant};
 
 use converge::*;
+#[path = "common/rng.rs"]
+mod rng;
+use rng::SplitMix64;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -973,32 +976,6 @@ fn b1_every_strict_prefix_of_a_valid_encoding_is_an_error() {
 // B21-lite: random bytes; B22: type confusion
 // ===========================================================================
 
-/// splitmix64 (Steele, Lea, Flood 2014): a tiny seeded generator.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn byte(&mut self) -> u8 {
-        // Small values are far more likely to form valid lengths and dots.
-        match self.below(4) {
-            0 | 1 => self.below(4) as u8,
-            2 => self.below(16) as u8,
-            _ => self.next() as u8,
-        }
-    }
-}
-
 fn corpus_orsets() -> Vec<OrSet<String>> {
     let mut s = OrSet::new();
     let mut out = vec![s.clone()];
@@ -1109,7 +1086,7 @@ fn mutate(rng: &mut SplitMix64, seed: &[u8]) -> Vec<u8> {
             }
             1 if !v.is_empty() => {
                 let i = rng.below(v.len());
-                v[i] = rng.byte();
+                v[i] = rng.small_byte();
             }
             2 if !v.is_empty() => {
                 let i = rng.below(v.len());
@@ -1117,7 +1094,7 @@ fn mutate(rng: &mut SplitMix64, seed: &[u8]) -> Vec<u8> {
             }
             3 => {
                 let i = rng.below(v.len() + 1);
-                let b = rng.byte();
+                let b = rng.small_byte();
                 v.insert(i, b);
             }
             4 if !v.is_empty() => {
@@ -1131,7 +1108,7 @@ fn mutate(rng: &mut SplitMix64, seed: &[u8]) -> Vec<u8> {
                 let k = rng.below(v.len() + 1);
                 v.splice(k..k, chunk);
             }
-            _ => v.push(rng.byte()),
+            _ => v.push(rng.small_byte()),
         }
     }
     v
@@ -1291,7 +1268,7 @@ fn b21_random_and_mutated_bytes_never_panic_and_accepted_values_are_valid() {
     for _ in 0..n {
         // Pure random bytes.
         let len = rng.below(48);
-        let bytes: Vec<u8> = (0..len).map(|_| rng.byte()).collect();
+        let bytes: Vec<u8> = (0..len).map(|_| rng.small_byte()).collect();
         decode_as_every_type(&bytes, &mut tally);
         // Mutated postcard encodings of valid states.
         let seed = &bin_seeds[rng.below(bin_seeds.len())];

@@ -28,6 +28,7 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 
 use common::alloc::{c4_bound, measure};
+use common::rng::SplitMix64 as Rng;
 use converge::encoding::{self, DecodeError, Encodable, Limits};
 use converge::sync::{Message, Node, SyncConfig, SyncError};
 use converge::{
@@ -2834,25 +2835,6 @@ fn c2_the_same_remove_marker_is_named_every_time() {
 // B21: random and mutated bytes
 // ===========================================================================
 
-/// splitmix64 (Steele, Lea, Flood 2014): a small seeded generator.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn byte(&mut self) -> u8 {
-        self.next() as u8
-    }
-}
-
 /// One to three edits of `seed`: bit flips, special bytes, insertions,
 /// deletions, extreme varints, truncation, a chunk of another encoding of
 /// the type spliced in, a chunk repeated, a byte nudged by one. The header
@@ -3397,6 +3379,27 @@ fn flood(what: &'static str, bytes: Vec<u8>, valid: bool) -> Flood {
     Flood { what, bytes, valid }
 }
 
+/// Two floods of `T` with the same `m` elements written by `element`: the
+/// valid one (`covered`) ends with the context `ctx`, the other
+/// (`uncovered`) with an empty one, so that it can only be rejected after
+/// every element is read.
+fn covered_and_uncovered<T: Subject>(
+    covered: &'static str,
+    uncovered: &'static str,
+    m: u64,
+    element: impl Fn(W, u64) -> W + Copy,
+    ctx: impl FnOnce(W) -> W,
+) -> [Flood; 2] {
+    [
+        flood(covered, build(W::of::<T>(), m, element, ctx), true),
+        flood(
+            uncovered,
+            build(W::of::<T>(), m, element, |w| w.v(0)),
+            false,
+        ),
+    ]
+}
+
 impl Floods for GCounter {
     fn floods(size: usize) -> Vec<Flood> {
         let n = worst_count(size, 2);
@@ -3541,27 +3544,17 @@ impl Floods for EwFlag {
     fn floods(size: usize) -> Vec<Flood> {
         let n = worst_count(size, 2);
         let m = worst_count(size, 4);
-        let mut v = vec![
-            flood(
-                "n × dot (0, 0)",
-                repeat(W::of::<Self>(), n, &[0, 0], &[0]),
-                false,
-            ),
-            flood(
-                "dots (1, i)",
-                build(
-                    W::of::<Self>(),
-                    m,
-                    |w, i| w.dot(1, i),
-                    |w| w.ctx(&[(1, &[(1, m)])]),
-                ),
-                true,
-            ),
-        ];
-        v.push(flood(
-            "dots (1, i), empty context: rejected last",
-            build(W::of::<Self>(), m, |w, i| w.dot(1, i), |w| w.v(0)),
+        let mut v = vec![flood(
+            "n × dot (0, 0)",
+            repeat(W::of::<Self>(), n, &[0, 0], &[0]),
             false,
+        )];
+        v.extend(covered_and_uncovered::<Self>(
+            "dots (1, i)",
+            "dots (1, i), empty context: rejected last",
+            m,
+            |w, i| w.dot(1, i),
+            |w| w.ctx(&[(1, &[(1, m)])]),
         ));
         v.extend(lying_counts(&W::of::<Self>()));
         v
@@ -3572,27 +3565,17 @@ impl Floods for MvRegister<String> {
     fn floods(size: usize) -> Vec<Flood> {
         let n = worst_count(size, 3);
         let m = worst_count(size, 10);
-        let mut v = vec![
-            flood(
-                "n × (dot (0, 0), \"\")",
-                repeat(W::of::<Self>(), n, &[0, 0, 0], &[0]),
-                false,
-            ),
-            flood(
-                "siblings (i, 1) = \"\"",
-                build(
-                    W::of::<Self>(),
-                    m,
-                    |w, i| w.dot(i, 1).str(""),
-                    |w| ctx_each(w, m),
-                ),
-                true,
-            ),
-        ];
-        v.push(flood(
-            "siblings, empty context: rejected last",
-            build(W::of::<Self>(), m, |w, i| w.dot(i, 1).str(""), |w| w.v(0)),
+        let mut v = vec![flood(
+            "n × (dot (0, 0), \"\")",
+            repeat(W::of::<Self>(), n, &[0, 0, 0], &[0]),
             false,
+        )];
+        v.extend(covered_and_uncovered::<Self>(
+            "siblings (i, 1) = \"\"",
+            "siblings, empty context: rejected last",
+            m,
+            |w, i| w.dot(i, 1).str(""),
+            |w| ctx_each(w, m),
         ));
         // The densest valid input: siblings of one replica (nothing rejects
         // them; no history of operations makes them), covered by one range.
@@ -3616,27 +3599,17 @@ impl Floods for CausalCounter {
     fn floods(size: usize) -> Vec<Flood> {
         let n = worst_count(size, 4);
         let m = worst_count(size, 11);
-        let mut v = vec![
-            flood(
-                "n × (dot (0, 0), 0, 0)",
-                repeat(W::of::<Self>(), n, &[0, 0, 0, 0], &[0]),
-                false,
-            ),
-            flood(
-                "entries (i, 1) = (1, 0)",
-                build(
-                    W::of::<Self>(),
-                    m,
-                    |w, i| w.dot(i, 1).v(1).v(0),
-                    |w| ctx_each(w, m),
-                ),
-                true,
-            ),
-        ];
-        v.push(flood(
-            "entries, empty context: rejected last",
-            build(W::of::<Self>(), m, |w, i| w.dot(i, 1).v(1).v(0), |w| w.v(0)),
+        let mut v = vec![flood(
+            "n × (dot (0, 0), 0, 0)",
+            repeat(W::of::<Self>(), n, &[0, 0, 0, 0], &[0]),
             false,
+        )];
+        v.extend(covered_and_uncovered::<Self>(
+            "entries (i, 1) = (1, 0)",
+            "entries, empty context: rejected last",
+            m,
+            |w, i| w.dot(i, 1).v(1).v(0),
+            |w| ctx_each(w, m),
         ));
         v.extend(lying_counts(&W::of::<Self>()));
         v
@@ -3647,32 +3620,17 @@ impl Floods for OrSet<String> {
     fn floods(size: usize) -> Vec<Flood> {
         let n = worst_count(size, 2);
         let m = worst_count(size, 9);
-        let mut v = vec![
-            flood(
-                "n × (\"\", no dots)",
-                repeat(W::of::<Self>(), n, &[0, 0], &[0]),
-                false,
-            ),
-            flood(
-                "3-char keys, one dot each",
-                build(
-                    W::of::<Self>(),
-                    m,
-                    |w, i| w.str(&key3(i)).v(1).dot(1, i),
-                    |w| w.ctx(&[(1, &[(1, m)])]),
-                ),
-                true,
-            ),
-        ];
-        v.push(flood(
-            "3-char keys, empty context: rejected last",
-            build(
-                W::of::<Self>(),
-                m,
-                |w, i| w.str(&key3(i)).v(1).dot(1, i),
-                |w| w.v(0),
-            ),
+        let mut v = vec![flood(
+            "n × (\"\", no dots)",
+            repeat(W::of::<Self>(), n, &[0, 0], &[0]),
             false,
+        )];
+        v.extend(covered_and_uncovered::<Self>(
+            "3-char keys, one dot each",
+            "3-char keys, empty context: rejected last",
+            m,
+            |w, i| w.str(&key3(i)).v(1).dot(1, i),
+            |w| w.ctx(&[(1, &[(1, m)])]),
         ));
         // The densest entries: 2-char keys (at most 2^14 of them, so at most
         // 64 KiB of input) and 2-byte dots, 7 bytes each.
@@ -3696,32 +3654,17 @@ impl Floods for RwSet<String> {
     fn floods(size: usize) -> Vec<Flood> {
         let n = worst_count(size, 2);
         let m = worst_count(size, 10);
-        let mut v = vec![
-            flood(
-                "n × (\"\", no tokens)",
-                repeat(W::of::<Self>(), n, &[0, 0], &[0]),
-                false,
-            ),
-            flood(
-                "3-char keys, one add token each",
-                build(
-                    W::of::<Self>(),
-                    m,
-                    |w, i| w.str(&key3(i)).v(1).dot(1, i).raw(&[1]),
-                    |w| w.ctx(&[(1, &[(1, m)])]),
-                ),
-                true,
-            ),
-        ];
-        v.push(flood(
-            "3-char keys, empty context: rejected last",
-            build(
-                W::of::<Self>(),
-                m,
-                |w, i| w.str(&key3(i)).v(1).dot(1, i).raw(&[1]),
-                |w| w.v(0),
-            ),
+        let mut v = vec![flood(
+            "n × (\"\", no tokens)",
+            repeat(W::of::<Self>(), n, &[0, 0], &[0]),
             false,
+        )];
+        v.extend(covered_and_uncovered::<Self>(
+            "3-char keys, one add token each",
+            "3-char keys, empty context: rejected last",
+            m,
+            |w, i| w.str(&key3(i)).v(1).dot(1, i).raw(&[1]),
+            |w| w.ctx(&[(1, &[(1, m)])]),
         ));
         v.extend(lying_counts(&W::of::<Self>()));
         v
@@ -3737,32 +3680,17 @@ fn map_floods<T: Subject>(
 ) -> Vec<Flood> {
     let n = worst_count(size, 4);
     let m = worst_count(size, per);
-    let mut v = vec![
-        flood(
-            "n × (\"\", [], [], [])",
-            repeat(W::of::<T>(), n, &[0, 0, 0, 0], &[0]),
-            false,
-        ),
-        flood(
-            "3-char keys, a presence dot and a value each",
-            build(
-                W::of::<T>(),
-                m,
-                |w, i| value(w.str(&key3(i)).v(1).dot(1, 2 * i - 1).v(0), i),
-                |w| w.ctx(&[(1, &[(1, 2 * m)])]),
-            ),
-            true,
-        ),
-    ];
-    v.push(flood(
-        "3-char keys, empty context: rejected last",
-        build(
-            W::of::<T>(),
-            m,
-            |w, i| value(w.str(&key3(i)).v(1).dot(1, 2 * i - 1).v(0), i),
-            |w| w.v(0),
-        ),
+    let mut v = vec![flood(
+        "n × (\"\", [], [], [])",
+        repeat(W::of::<T>(), n, &[0, 0, 0, 0], &[0]),
         false,
+    )];
+    v.extend(covered_and_uncovered::<T>(
+        "3-char keys, a presence dot and a value each",
+        "3-char keys, empty context: rejected last",
+        m,
+        |w, i| value(w.str(&key3(i)).v(1).dot(1, 2 * i - 1).v(0), i),
+        |w| w.ctx(&[(1, &[(1, 2 * m)])]),
     ));
     v.extend(lying_counts(&W::of::<T>()));
     v
@@ -3796,32 +3724,17 @@ impl Floods for EmbLww {
     fn floods(size: usize) -> Vec<Flood> {
         let n = worst_count(size, 4);
         let m = worst_count(size, 16);
-        let mut v = vec![
-            flood(
-                "n × (dot (0, 0), None, [])",
-                repeat(W::of::<Self>(), n, &[0, 0, 0, 0], &[0]),
-                false,
-            ),
-            flood(
-                "siblings (i, 1) = write (1, i) \"\"",
-                build(
-                    W::of::<Self>(),
-                    m,
-                    |w, i| w.dot(i, 1).raw(&[1]).v(1).v(i).str("").vv(&[(i, 1)]),
-                    |w| ctx_each(w, m),
-                ),
-                true,
-            ),
-        ];
-        v.push(flood(
-            "siblings, empty context: rejected last",
-            build(
-                W::of::<Self>(),
-                m,
-                |w, i| w.dot(i, 1).raw(&[1]).v(1).v(i).str("").vv(&[(i, 1)]),
-                |w| w.v(0),
-            ),
+        let mut v = vec![flood(
+            "n × (dot (0, 0), None, [])",
+            repeat(W::of::<Self>(), n, &[0, 0, 0, 0], &[0]),
             false,
+        )];
+        v.extend(covered_and_uncovered::<Self>(
+            "siblings (i, 1) = write (1, i) \"\"",
+            "siblings, empty context: rejected last",
+            m,
+            |w, i| w.dot(i, 1).raw(&[1]).v(1).v(i).str("").vv(&[(i, 1)]),
+            |w| ctx_each(w, m),
         ));
         v.extend(lying_counts(&W::of::<Self>()));
         v
@@ -3837,25 +3750,12 @@ impl Floods for EmbG {
             repeat(W::of::<Self>(), n, &[0, 0, 0], &[0]),
             false,
         )];
-        v.push(flood(
+        v.extend(covered_and_uncovered::<Self>(
             "siblings (i, 1) = {i: 1}",
-            build(
-                W::of::<Self>(),
-                m,
-                |w, i| w.dot(i, 1).vv(&[(i, 1)]),
-                |w| ctx_each(w, m),
-            ),
-            true,
-        ));
-        v.push(flood(
             "siblings, empty context: rejected last",
-            build(
-                W::of::<Self>(),
-                m,
-                |w, i| w.dot(i, 1).vv(&[(i, 1)]),
-                |w| w.v(0),
-            ),
-            false,
+            m,
+            |w, i| w.dot(i, 1).vv(&[(i, 1)]),
+            |w| ctx_each(w, m),
         ));
         v.extend(lying_counts(&W::of::<Self>()));
         v

@@ -23,6 +23,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use converge::*;
+#[path = "common/rng.rs"]
+mod rng;
+use rng::SplitMix64;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -941,31 +944,6 @@ fn b5_b6_huge_length_prefixes_are_errors_not_aborts() {
 // B21-lite: mutated encodings; B22: type confusion
 // ===========================================================================
 
-/// splitmix64: a tiny seeded generator.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn byte(&mut self) -> u8 {
-        match self.below(4) {
-            0 | 1 => self.below(4) as u8,
-            2 => self.below(16) as u8,
-            _ => self.next() as u8,
-        }
-    }
-}
-
 fn mutate(rng: &mut SplitMix64, seed: &[u8]) -> Vec<u8> {
     let mut v = seed.to_vec();
     for _ in 0..=rng.below(3) {
@@ -976,7 +954,7 @@ fn mutate(rng: &mut SplitMix64, seed: &[u8]) -> Vec<u8> {
             }
             1 if !v.is_empty() => {
                 let i = rng.below(v.len());
-                v[i] = rng.byte();
+                v[i] = rng.small_byte();
             }
             2 if !v.is_empty() => {
                 let i = rng.below(v.len());
@@ -984,7 +962,7 @@ fn mutate(rng: &mut SplitMix64, seed: &[u8]) -> Vec<u8> {
             }
             3 => {
                 let i = rng.below(v.len() + 1);
-                let b = rng.byte();
+                let b = rng.small_byte();
                 v.insert(i, b);
             }
             _ if !v.is_empty() => {
@@ -994,7 +972,7 @@ fn mutate(rng: &mut SplitMix64, seed: &[u8]) -> Vec<u8> {
                 let k = rng.below(v.len() + 1);
                 v.splice(k..k, chunk);
             }
-            _ => v.push(rng.byte()),
+            _ => v.push(rng.small_byte()),
         }
     }
     v

@@ -584,8 +584,13 @@ impl<K, S> DotMap<K, S> {
         self.raw_iter().map(|(_, v)| v)
     }
 
+    /// Whether the table (not the inline entry) holds nothing.
+    fn table_is_empty(&self) -> bool {
+        self.map.as_ref().map_or(true, |t| t.is_empty())
+    }
+
     fn raw_is_empty(&self) -> bool {
-        self.one.is_none() && self.map.as_ref().map_or(true, |t| t.is_empty())
+        self.one.is_none() && self.table_is_empty()
     }
 
     fn into_raw_entries(self) -> impl Iterator<Item = (K, S)> {
@@ -632,7 +637,7 @@ impl<K: Hash + Eq, S> DotMap<K, S> {
 
     /// Inserts or replaces an entry.
     pub(crate) fn insert(&mut self, key: K, value: S) {
-        if self.map.as_ref().map_or(true, |t| t.is_empty()) {
+        if self.table_is_empty() {
             match &mut self.one {
                 None => {
                     self.one = Some((key, value));
@@ -718,7 +723,7 @@ where
             });
         }
         // Into an empty map, a one-entry `other` stays inline.
-        if self.raw_is_empty() && other.map.as_ref().map_or(true, |t| t.is_empty()) {
+        if self.raw_is_empty() && other.table_is_empty() {
             if let Some((k, theirs)) = other.one {
                 let scan = scan || !theirs.has_entries();
                 let mut v = S::default();
