@@ -4128,6 +4128,86 @@ fn c4_sequence_bad_items_are_rejected_at_the_first() {
     check::<Message<Text>>();
 }
 
+/// What a decode may allocate past `Limits::max_alloc`: what the budget
+/// does not charge (constant per decode: the thread-local slots, a boxed
+/// table header, a violation's name) and the one block of at most 4 KiB
+/// that a dot map's table charges as it fills.
+const CAP_SLACK: usize = 8 << 10;
+
+/// C4's hard cap (`Limits::max_alloc`): every adversarial input of every
+/// type, and the lying counts, decode within the cap, whatever it is: a
+/// decode that would pass it stops with `AllocLimit` and names it, and a
+/// valid input is refused for nothing else. Caps from a quarter of the
+/// input to 64 times it; at 64 × + 64 KiB every valid input decodes (the
+/// budget charges about twice the peak: sequences peak at up to 44 ×).
+#[test]
+fn c4_hard_cap_bounds_every_flood() {
+    fn check<T: Floods>() {
+        for f in floods_and_overdeclared::<T>(1 << 16) {
+            let len = f.bytes.len();
+            let roomy = 64 * len + (64 << 10);
+            for cap in [len / 4, len, 4 * len, 16 * len, roomy] {
+                let limits = Limits::DEFAULT.with_max_alloc(cap);
+                let (r, peak) = measure(|| encoding::decode_with::<T>(&f.bytes, &limits));
+                match &r {
+                    Ok(_) => assert!(f.valid, "{}: {}: accepted", T::NAME, f.what),
+                    Err(DecodeError::AllocLimit { limit }) => {
+                        assert_eq!(*limit, cap);
+                        assert!(
+                            cap < roomy,
+                            "{}: {}: refused under {cap} B",
+                            T::NAME,
+                            f.what
+                        );
+                    }
+                    Err(e) => assert!(!f.valid, "{}: {}: {e:?}", T::NAME, f.what),
+                }
+                assert!(
+                    peak <= cap + CAP_SLACK,
+                    "{}: {} ({len} B): peak {peak} B under a cap of {cap} B",
+                    T::NAME,
+                    f.what
+                );
+            }
+        }
+    }
+    for_each_subject!(check);
+    check::<List<char>>();
+}
+
+/// The cap is per decode: a refused decode leaves no budget behind (the
+/// next decode, and a decode in another serde format, are unaffected), and
+/// `join_encoded_with` under a cap that refuses leaves the replica as it was.
+#[test]
+fn c4_hard_cap_is_per_decode() {
+    let mut s = OrSet::new();
+    for i in 0..2000u32 {
+        s.insert(ReplicaId::new(1 + u64::from(i % 7)), i.to_string());
+    }
+    let bytes = encoding::encode(&s).unwrap();
+    let tight = Limits::DEFAULT.with_max_alloc(bytes.len());
+    assert_eq!(
+        encoding::decode_with::<OrSet<String>>(&bytes, &tight).err(),
+        Some(DecodeError::AllocLimit { limit: bytes.len() })
+    );
+    assert_eq!(encoding::decode::<OrSet<String>>(&bytes).as_ref(), Ok(&s));
+    let json = serde_json::to_string(&s).unwrap();
+    assert_eq!(serde_json::from_str::<OrSet<String>>(&json).unwrap(), s);
+
+    let mut replica = OrSet::new();
+    replica.insert(ReplicaId::new(9), "kept".to_string());
+    let before = replica.clone();
+    assert_eq!(
+        encoding::join_encoded_with(&mut replica, &bytes, &tight),
+        Err(DecodeError::AllocLimit { limit: bytes.len() })
+    );
+    assert_eq!(replica, before);
+    assert_eq!(
+        encoding::join_encoded_with(&mut replica, &bytes, &Limits::DEFAULT),
+        Ok(true)
+    );
+}
+
 macro_rules! c4_tests {
     ($($(#[$attr:meta])* $name:ident: $ty:ty,)*) => {$(
         /// C4 for this type: see [`assert_floods_within_bound`].

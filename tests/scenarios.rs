@@ -432,6 +432,46 @@ fn m2_write_that_observed_all_siblings_replaces_them() {
     x.check_invariants().unwrap();
 }
 
+/// Two siblings written by one replica are reachable, so a decoder must
+/// accept them (decision 0008, step 2, proposed rejecting them): by a
+/// resolve against a read taken before the replica's own write, and by a
+/// write's delta delivered before the delta that superseded the replica's
+/// earlier sibling.
+#[test]
+fn mv_siblings_of_one_replica_are_reachable() {
+    let dots = |r: &MvRegister<String>| r.store().iter().map(|(d, _)| d).collect::<Vec<_>>();
+
+    // A stale read: resolve keeps what the read did not see, own writes too.
+    let mut x = MvRegister::new();
+    let read = x.read_context();
+    x.write(A, "first".to_string());
+    x.resolve(A, "second".to_string(), &read);
+    assert_eq!(dots(&x), [Dot::new(A, 1), Dot::new(A, 2)]);
+    x.check_invariants().unwrap();
+
+    // Out-of-order deltas: (A, 1) is superseded by B's write, which A then
+    // sees and overwrites; a third replica gets A's second delta before B's.
+    let mut a = MvRegister::new();
+    let mut b = MvRegister::new();
+    let mut c = MvRegister::new();
+    let d1 = a.write(A, "a1".to_string());
+    b.join(d1.clone());
+    let db = b.write(B, "b".to_string());
+    a.join(db.clone());
+    let d2 = a.write(A, "a2".to_string());
+    c.join(d1);
+    c.join(d2);
+    assert_eq!(dots(&c), [Dot::new(A, 1), Dot::new(A, 2)]);
+    c.check_invariants().unwrap();
+    let bytes = converge::encoding::encode(&c).unwrap();
+    let back: MvRegister<String> = converge::encoding::decode(&bytes).unwrap();
+    assert_eq!(back.values().count(), 2);
+    // Once B's delta arrives, (A, 1) goes, as everywhere else.
+    c.join(db);
+    assert_eq!(dots(&c), [Dot::new(A, 2)]);
+    assert_eq!(c, a);
+}
+
 /// M3: merging k mutually concurrent writes gives exactly k siblings, in every
 /// order, and they read in the same (dot) order everywhere.
 #[test]

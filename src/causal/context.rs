@@ -597,16 +597,19 @@ mod serde_impl {
                     None => first = Some(r),
                     Some(f) => {
                         if more.is_empty() {
-                            more.push(hint, f);
+                            more.push(hint, f)?;
                         }
-                        more.push(hint, r);
+                        more.push(hint, r)?;
                     }
                 }
                 Ok(())
             })?;
             Ok(RangesIn(match first {
                 None => Ranges::new(),
-                Some(_) if !more.is_empty() => Ranges::from_vec(more.finish()),
+                Some(_) if !more.is_empty() => Ranges::from_vec(
+                    more.finish()
+                        .map_err(crate::encoding::budget::over_budget)?,
+                ),
                 Some(f) => smallvec::smallvec![f],
             }))
         }

@@ -946,31 +946,44 @@ mod serde_impl {
             // indexed once at the end, at the exact size: no intermediate
             // vector, no table grown or reserved on the strength of the
             // declared count (C4). One entry stays inline.
+            use crate::causal::table::Unindexed;
+            use crate::encoding::budget;
             let mut one: Option<(K, S)> = None;
-            let mut more = crate::causal::table::Unindexed::new();
+            let mut more = Unindexed::new();
             let mut last: Option<K> = None;
             crate::encoding::collect::for_each_element(d, |_, (k, v): (K, S)| {
                 if last.as_ref().is_some_and(|p| *p >= k) {
-                    return Err(InvariantViolation::Unsorted);
+                    return Err(InvariantViolation::Unsorted.into());
                 }
                 if v.is_empty() {
-                    return Err(InvariantViolation::EmptyEntry);
+                    return Err(InvariantViolation::EmptyEntry.into());
                 }
                 last = Some(k.clone());
                 if one.is_none() && more.len() == 0 {
                     one = Some((k, v));
                 } else {
+                    // A table's blocks take at most twice its entries in
+                    // total (the first block grows like a vector; the
+                    // others are allocated at their size).
+                    let entry = 2 * core::mem::size_of::<(K, S)>();
                     if let Some((k0, v0)) = one.take() {
+                        budget::charge(entry)?;
                         more.push(k0, v0);
                     }
+                    budget::charge(entry)?;
                     more.push(k, v);
                 }
                 Ok(())
             })?;
-            Ok(DotMap {
-                one,
-                map: (more.len() > 0).then(|| Box::new(more.index())),
-            })
+            let map = if more.len() > 0 {
+                let boxed = core::mem::size_of::<Table<K, S>>();
+                budget::charge(boxed.saturating_add(Unindexed::<K, S>::index_bytes(more.len())))
+                    .map_err(budget::over_budget)?;
+                Some(Box::new(more.index()))
+            } else {
+                None
+            };
+            Ok(DotMap { one, map })
         }
     }
 }

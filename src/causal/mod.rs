@@ -297,8 +297,14 @@ where
     T::Store: serde::Deserialize<'de>,
     De: serde::Deserializer<'de>,
 {
+    use crate::encoding::budget;
     use serde::Deserialize;
     let (store, ctx) = <(T::Store, CausalContext)>::deserialize(d)?;
+    // The I2 check may collect every dot, and on the error path collect
+    // them again to name the least violation: charged before it runs.
+    let mut dots = 0usize;
+    store.for_each_dot(&mut |_| dots = dots.saturating_add(2));
+    budget::charge_for::<Dot>(dots).map_err(budget::over_budget)?;
     let x = T::from_parts(store, ctx);
     x.check_invariants()
         .map_err(crate::encoding::violation::reject)?;

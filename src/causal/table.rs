@@ -274,6 +274,24 @@ impl<K: Hash + Eq, V> Unindexed<K, V> {
         self.0.push(k, v);
     }
 
+    /// What [`index`](Self::index) allocates for `len` entries, at most:
+    /// hashbrown's buckets for that capacity (a power of two at least 8/7 of
+    /// it, or 4 or 8), a position and a control byte each, plus one group of
+    /// control bytes and the alignment.
+    pub(crate) fn index_bytes(len: usize) -> usize {
+        let buckets = match len {
+            0..=3 => 4,
+            4..=7 => 8,
+            _ => (len / 7)
+                .saturating_mul(8)
+                .saturating_add(8)
+                .next_power_of_two(),
+        };
+        buckets
+            .saturating_mul(core::mem::size_of::<usize>() + 1)
+            .saturating_add(32)
+    }
+
     /// The table, indexed.
     pub(crate) fn index(self) -> Table<K, V> {
         let mut t = self.0;

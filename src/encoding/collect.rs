@@ -10,6 +10,7 @@ use core::marker::PhantomData;
 
 use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
 
+use super::budget::{self, OverBudget, Refusal};
 use crate::error::InvariantViolation;
 
 /// The most a collection allocates before its elements arrive: 4 KiB (at
@@ -26,13 +27,13 @@ pub(crate) fn for_each_element<'de, D, T, F>(d: D, f: F) -> Result<(), D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
-    F: FnMut(usize, T) -> Result<(), InvariantViolation>,
+    F: FnMut(usize, T) -> Result<(), Refusal>,
 {
     struct Each<T, F>(F, PhantomData<T>);
     impl<'de, T, F> Visitor<'de> for Each<T, F>
     where
         T: Deserialize<'de>,
-        F: FnMut(usize, T) -> Result<(), InvariantViolation>,
+        F: FnMut(usize, T) -> Result<(), Refusal>,
     {
         type Value = ();
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -41,7 +42,7 @@ where
         fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
             let hint = seq.size_hint().unwrap_or(0);
             while let Some(x) = seq.next_element::<T>()? {
-                (self.0)(hint, x).map_err(super::violation::reject)?;
+                (self.0)(hint, x).map_err(budget::refuse)?;
             }
             Ok(())
         }
@@ -59,7 +60,8 @@ where
 /// they need. Here the peak is the elements twice (blocks and result) plus
 /// one block, whatever the count claims; a collection of one block (an
 /// honest count of at most 4 KiB of elements) is returned as it is, without
-/// a copy or spare capacity.
+/// a copy or spare capacity. Every block, and the result, is charged to the
+/// decode's allocation budget before it is allocated.
 pub(crate) struct Collector<T> {
     /// Full blocks, in order.
     full: Vec<Vec<T>>,
@@ -97,34 +99,43 @@ impl<T> Collector<T> {
 
     /// Adds `x`; `hint` is the declared count (an untrusted claim: it only
     /// keeps a block from being larger than the elements said to remain).
-    pub(crate) fn push(&mut self, hint: usize, x: T) {
+    pub(crate) fn push(&mut self, hint: usize, x: T) -> Result<(), OverBudget> {
         if self.cur.len() == self.cur.capacity() {
             let block = FIRST_BYTES
                 .checked_div(core::mem::size_of::<T>())
                 .unwrap_or(FIRST_BYTES)
                 .max(8);
             let left = hint.saturating_sub(self.len()).max(1);
-            let next = Vec::with_capacity(block.min(left));
+            let cap = block.min(left);
+            budget::charge_for::<T>(cap)?;
+            let next = Vec::with_capacity(cap);
             let done = core::mem::replace(&mut self.cur, next);
             if !done.is_empty() {
+                if self.full.len() == self.full.capacity() {
+                    // The block list grows as a `Vec` does (to at least 4).
+                    budget::charge_for::<Vec<T>>(self.full.capacity().saturating_mul(2).max(4))?;
+                }
                 self.before = self.before.saturating_add(done.len());
                 self.full.push(done);
             }
         }
         self.cur.push(x);
+        Ok(())
     }
 
     /// The elements in order, in one vector.
-    pub(crate) fn finish(self) -> Vec<T> {
+    pub(crate) fn finish(self) -> Result<Vec<T>, OverBudget> {
         if self.full.is_empty() {
-            return self.cur;
+            return Ok(self.cur);
         }
-        let mut out = Vec::with_capacity(self.before.saturating_add(self.cur.len()));
+        let n = self.before.saturating_add(self.cur.len());
+        budget::charge_for::<T>(n)?;
+        let mut out = Vec::with_capacity(n);
         for block in self.full {
             out.extend(block);
         }
         out.extend(self.cur);
-        out
+        Ok(out)
     }
 }
 
@@ -139,8 +150,8 @@ where
     let mut out = Collector::new();
     for_each_element(d, |hint, x: T| {
         check(out.last(), &x)?;
-        out.push(hint, x);
+        out.push(hint, x)?;
         Ok(())
     })?;
-    Ok(out.finish())
+    out.finish().map_err(budget::over_budget)
 }

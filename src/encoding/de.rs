@@ -67,6 +67,17 @@ impl<'de> Reader<'de> {
         usize::try_from(n).map_err(|_| DecodeError::Truncated)
     }
 
+    /// Charges `n` bytes to the allocation budget ([`super::budget`]).
+    fn charge(&self, n: usize) -> Result<(), DecodeError> {
+        super::budget::charge(n).map_err(|_| {
+            // Reported here, not through serde's `custom`.
+            let _ = super::budget::take_tripped();
+            DecodeError::AllocLimit {
+                limit: self.limits.max_alloc,
+            }
+        })
+    }
+
     fn enter(&mut self) -> Result<(), DecodeError> {
         if self.depth >= self.limits.max_depth {
             return Err(DecodeError::DepthExceeded {
@@ -164,6 +175,8 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
     }
     fn deserialize_str<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DecodeError> {
         let n = self.len()?;
+        // Borrowed here, but most visitors copy it into a `String`.
+        self.charge(n)?;
         let b = self.take(n)?;
         let s = core::str::from_utf8(b).map_err(|_| DecodeError::InvalidUtf8)?;
         v.visit_borrowed_str(s)
@@ -173,6 +186,7 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
     }
     fn deserialize_bytes<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DecodeError> {
         let n = self.len()?;
+        self.charge(n)?;
         v.visit_borrowed_bytes(self.take(n)?)
     }
     fn deserialize_byte_buf<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DecodeError> {

@@ -70,6 +70,7 @@ use serde::Serialize;
 use crate::error::InvariantViolation;
 use crate::lattice::{DeltaSince, Validate};
 
+pub(crate) mod budget;
 pub(crate) mod collect;
 mod de;
 mod ser;
@@ -115,13 +116,28 @@ pub struct Limits {
     /// Larger inputs ⇒ [`DecodeError::TooLarge`] before anything is read; a
     /// declared length above it ⇒ [`DecodeError::LengthTooLarge`].
     pub max_bytes: usize,
+    /// The most a decode may allocate, in bytes: a hard cap on top of the
+    /// bound of `16 × input + 64 KiB` that the crate's types keep to (C4).
+    /// Default 4 GiB (`usize::MAX` where that is less). The crate's
+    /// collections, strings and sequence trees charge what they allocate
+    /// before they allocate it, and never give a charge back, so the cap
+    /// bounds the total allocated (a little conservatively: the total is
+    /// about twice the peak). Exceeded ⇒ [`DecodeError::AllocLimit`].
+    /// Enforced with the `std` feature (the budget is per thread); see
+    /// `docs/untrusted-input.md` §3 for what is charged.
+    pub max_alloc: usize,
 }
 
 impl Limits {
-    /// The defaults: depth 64, 1 GiB.
+    /// The defaults: depth 64, input 1 GiB, allocation 4 GiB.
     pub const DEFAULT: Self = Self {
         max_depth: 64,
         max_bytes: 1 << 30,
+        max_alloc: if usize::BITS > 32 {
+            1usize.wrapping_shl(32)
+        } else {
+            usize::MAX
+        },
     };
 
     /// These limits with another depth bound.
@@ -133,6 +149,30 @@ impl Limits {
     /// These limits with another input-size bound.
     pub const fn with_max_bytes(mut self, max_bytes: usize) -> Self {
         self.max_bytes = max_bytes;
+        self
+    }
+
+    /// These limits with another allocation cap.
+    ///
+    /// ```
+    /// use converge::encoding::{self, DecodeError, Limits};
+    /// use converge::{OrSet, ReplicaId};
+    ///
+    /// let mut s = OrSet::new();
+    /// for i in 0..1000u32 {
+    ///     s.insert(ReplicaId::new(1), i);
+    /// }
+    /// let bytes = encoding::encode(&s).unwrap();
+    /// let tight = Limits::DEFAULT.with_max_alloc(1024);
+    /// assert_eq!(
+    ///     encoding::decode_with::<OrSet<u32>>(&bytes, &tight).err(),
+    ///     Some(DecodeError::AllocLimit { limit: 1024 })
+    /// );
+    /// let roomy = Limits::DEFAULT.with_max_alloc(1 << 20);
+    /// assert_eq!(encoding::decode_with::<OrSet<u32>>(&bytes, &roomy), Ok(s));
+    /// ```
+    pub const fn with_max_alloc(mut self, max_alloc: usize) -> Self {
+        self.max_alloc = max_alloc;
         self
     }
 }
@@ -191,6 +231,11 @@ pub enum DecodeError {
         /// The limit.
         limit: usize,
     },
+    /// Decoding the input would allocate more than [`Limits::max_alloc`].
+    AllocLimit {
+        /// The limit.
+        limit: usize,
+    },
     /// A string is not UTF-8, or a `char` is not a Unicode scalar value (B19).
     InvalidUtf8,
     /// A byte that has a fixed set of meanings has none of them (a `bool`
@@ -232,6 +277,12 @@ impl fmt::Display for DecodeError {
             Self::TooLarge { len, limit } => {
                 write!(f, "input of {len} bytes exceeds the limit {limit}")
             }
+            Self::AllocLimit { limit } => {
+                write!(
+                    f,
+                    "decoding would allocate more than the limit of {limit} bytes"
+                )
+            }
             Self::InvalidUtf8 => f.write_str("text is not valid UTF-8"),
             Self::Malformed(what) => write!(f, "malformed input: {what}"),
             Self::Unsupported(what) => write!(f, "the compact format has no {what}"),
@@ -247,6 +298,9 @@ impl serde::de::StdError for DecodeError {}
 
 impl serde::de::Error for DecodeError {
     fn custom<T: fmt::Display>(msg: T) -> Self {
+        if let Some(limit) = budget::take_tripped() {
+            return Self::AllocLimit { limit };
+        }
         match violation::take() {
             Some(v) => Self::Invalid(v),
             None => Self::Rejected(msg.to_string().into_boxed_str()),
@@ -339,6 +393,7 @@ pub fn decode<T: Encodable>(bytes: &[u8]) -> Result<T, DecodeError> {
 /// Any [`DecodeError`]; see the variants.
 pub fn decode_with<T: Encodable>(bytes: &[u8], limits: &Limits) -> Result<T, DecodeError> {
     let body = check_header(bytes, T::TYPE_TAG, limits)?;
+    let _budget = budget::open(limits.max_alloc);
     let mut r = de::Reader::new(body, *limits);
     let value = T::deserialize(&mut r)?;
     if !r.input.is_empty() {

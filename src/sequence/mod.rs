@@ -128,7 +128,7 @@ macro_rules! seq_impls {
                 let repr = <crate::sequence::seq::repr::ReprIn<$content> as serde::Deserialize>::deserialize(d)?;
                 crate::sequence::seq::Seq::from_repr(repr)
                     .map(|seq| Self { seq })
-                    .map_err(crate::encoding::violation::reject)
+                    .map_err(crate::encoding::budget::refuse)
             }
         }
     };

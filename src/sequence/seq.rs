@@ -1362,6 +1362,7 @@ impl<C: Content> Lattice for Seq<C> {
 #[cfg(feature = "serde")]
 pub(crate) mod repr {
     use super::*;
+    use crate::encoding::budget::Refusal;
     use serde::{Deserialize, Serialize};
 
     #[derive(Serialize, Deserialize)]
@@ -1371,6 +1372,49 @@ pub(crate) mod repr {
         pub(crate) left: Option<Dot>,
         pub(crate) right: Option<Dot>,
         pub(crate) content: Option<C>,
+    }
+
+    /// The deserialising side of [`Item`]: the content is read by
+    /// [`ContentIn`], which charges a list's values vector to the decode's
+    /// allocation budget as it grows (a text's string is charged by the
+    /// reader).
+    #[derive(Deserialize)]
+    #[serde(bound(deserialize = "C: ContentIn<'de>"))]
+    struct ItemIn<C> {
+        id: Dot,
+        len: u64,
+        left: Option<Dot>,
+        right: Option<Dot>,
+        content: Option<In<C>>,
+    }
+
+    /// Content read through [`ContentIn`].
+    struct In<C>(C);
+
+    impl<'de, C: ContentIn<'de>> Deserialize<'de> for In<C> {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            C::read(d).map(In)
+        }
+    }
+
+    /// How a sequence's content is read from untrusted bytes.
+    pub(crate) trait ContentIn<'de>: Content {
+        /// Reads the content of one item.
+        fn read<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error>;
+    }
+
+    impl<'de, T: Clone + PartialEq + core::fmt::Debug + Deserialize<'de>> ContentIn<'de> for Vec<T> {
+        fn read<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            // Gathered in charged blocks, not by serde's `Vec`, which
+            // preallocates from the declared count.
+            crate::encoding::collect::checked_vec(d, |_, _| Ok(()))
+        }
+    }
+
+    impl<'de> ContentIn<'de> for crate::sequence::run::Utf8 {
+        fn read<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            crate::sequence::run::Utf8::deserialize(d)
+        }
     }
 
     #[derive(Serialize)]
@@ -1383,7 +1427,7 @@ pub(crate) mod repr {
     /// turned into a run as it is read, so decoding never holds the items
     /// and the runs at once (C4).
     #[derive(Deserialize)]
-    #[serde(bound(deserialize = "C: Content + Deserialize<'de>"))]
+    #[serde(bound(deserialize = "C: ContentIn<'de>"))]
     pub(crate) struct ReprIn<C> {
         #[serde(deserialize_with = "runs_from_items")]
         pub(crate) items: Vec<Run<C>>,
@@ -1398,10 +1442,10 @@ pub(crate) mod repr {
     fn runs_from_items<'de, D, C>(d: D) -> Result<Vec<Run<C>>, D::Error>
     where
         D: serde::Deserializer<'de>,
-        C: Content + Deserialize<'de>,
+        C: ContentIn<'de>,
     {
         struct Items<C>(core::marker::PhantomData<C>);
-        impl<'de, C: Content + Deserialize<'de>> serde::de::Visitor<'de> for Items<C> {
+        impl<'de, C: ContentIn<'de>> serde::de::Visitor<'de> for Items<C> {
             type Value = Vec<Run<C>>;
             fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
                 f.write_str("a sequence of items")
@@ -1414,20 +1458,21 @@ pub(crate) mod repr {
                 // the blocks the items are gathered in (C4).
                 let hint = seq.size_hint().unwrap_or(0);
                 let mut out = crate::encoding::collect::Collector::new();
-                while let Some(i) = seq.next_element::<Item<C>>()? {
+                while let Some(i) = seq.next_element::<ItemIn<C>>()? {
                     let run = Run {
                         id: i.id,
                         len: i.len,
                         left: i.left,
                         right: i.right,
                         deleted: i.content.is_none(),
-                        content: i.content.unwrap_or_default(),
+                        content: i.content.map(|c| c.0).unwrap_or_default(),
                     };
                     // Checked as it arrives: bad items are not collected.
                     Seq::check_item(&run).map_err(crate::encoding::violation::reject)?;
-                    out.push(hint, run);
+                    out.push(hint, run)
+                        .map_err(crate::encoding::budget::over_budget)?;
                 }
-                Ok(out.finish())
+                out.finish().map_err(crate::encoding::budget::over_budget)
             }
         }
         d.deserialize_seq(Items(core::marker::PhantomData))
@@ -1452,7 +1497,20 @@ pub(crate) mod repr {
         }
 
         /// Validates and builds a state (atomic: nothing is built on error).
-        pub(crate) fn from_repr(repr: ReprIn<C>) -> Result<Self, InvariantViolation> {
+        pub(crate) fn from_repr(repr: ReprIn<C>) -> Result<Self, Refusal> {
+            // What the checks and the build below allocate, at most: per
+            // item run, the run in a leaf (leaves are at least half full),
+            // in the stack and in pending, its id-index entry and its
+            // context and id ranges; per delete run, its copy, its targets'
+            // ranges and its id. Charged before anything is built.
+            let per_item = 4 * core::mem::size_of::<Run<C>>() + 128;
+            let per_del = 4 * core::mem::size_of::<DelRun>() + 64;
+            crate::encoding::budget::charge(
+                repr.items
+                    .len()
+                    .saturating_mul(per_item)
+                    .saturating_add(repr.deletes.len().saturating_mul(per_del)),
+            )?;
             let items = repr.items;
             // Each item was checked on its own as it was read.
             Self::check_across(&items, &repr.deletes, false)?;

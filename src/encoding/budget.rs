@@ -1,0 +1,161 @@
+//! The hard cap on what one decode allocates: [`Limits::max_alloc`]
+//! (C4: "never more than a configured hard cap").
+//!
+//! [`decode_with`](super::decode_with) opens a per-thread budget of
+//! `max_alloc` bytes. Everything a decode of the crate's own types allocates
+//! in proportion to its input is charged against it *before* (or, for a
+//! block of at most 4 KiB, as) it is allocated: the strings and byte strings
+//! the reader hands out, the blocks and final vector of every
+//! [`Collector`](super::collect::Collector), a dot map's blocks and index,
+//! the dots an I2 check collects, and a sequence's tree. Charges are never
+//! given back, so the budget bounds the total allocated and therefore the
+//! peak. Once a charge fails the decode ends with
+//! [`DecodeError::AllocLimit`](super::DecodeError::AllocLimit).
+//!
+//! Not charged: allocations of a constant size per decode, and those of
+//! serde's own impls for type parameters (a `Vec<u8>` value inside an
+//! `MvRegister`) beyond their strings. The budget lives in a thread-local,
+//! so it needs the `std` feature; without it only `max_bytes` and
+//! `max_depth` bound a decode. Other serde formats never open a budget, and
+//! then every charge succeeds.
+//!
+//! [`Limits::max_alloc`]: super::Limits::max_alloc
+
+/// A charge that the open budget could not cover.
+#[derive(Debug)]
+pub(crate) struct OverBudget;
+
+#[cfg(feature = "std")]
+#[derive(Clone, Copy)]
+struct Open {
+    limit: usize,
+    left: usize,
+    tripped: bool,
+}
+
+#[cfg(feature = "std")]
+std::thread_local! {
+    static OPEN: core::cell::Cell<Option<Open>> = const { core::cell::Cell::new(None) };
+}
+
+/// The budget of one decode, open until dropped (then the enclosing one, if
+/// any, is open again).
+pub(crate) struct Scope {
+    #[cfg(feature = "std")]
+    prev: Option<Open>,
+}
+
+/// Opens a budget of `limit` bytes for this thread.
+pub(crate) fn open(limit: usize) -> Scope {
+    #[cfg(feature = "std")]
+    {
+        let prev = OPEN.with(|o| {
+            o.replace(Some(Open {
+                limit,
+                left: limit,
+                tripped: false,
+            }))
+        });
+        Scope { prev }
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        let _ = limit;
+        Scope {}
+    }
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        #[cfg(feature = "std")]
+        OPEN.with(|o| o.set(self.prev));
+    }
+}
+
+/// Charges `bytes` to the open budget, if one is open.
+pub(crate) fn charge(bytes: usize) -> Result<(), OverBudget> {
+    #[cfg(feature = "std")]
+    {
+        OPEN.with(|o| match o.get() {
+            None => Ok(()),
+            Some(mut b) => match b.left.checked_sub(bytes) {
+                Some(left) => {
+                    b.left = left;
+                    o.set(Some(b));
+                    Ok(())
+                }
+                None => {
+                    b.left = 0;
+                    b.tripped = true;
+                    o.set(Some(b));
+                    Err(OverBudget)
+                }
+            },
+        })
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        let _ = bytes;
+        Ok(())
+    }
+}
+
+/// Charges `n` values of type `T`.
+pub(crate) fn charge_for<T>(n: usize) -> Result<(), OverBudget> {
+    charge(n.saturating_mul(core::mem::size_of::<T>()))
+}
+
+/// The limit of the open budget, if a charge against it failed (and clears
+/// the mark, so that one failure is reported once).
+pub(crate) fn take_tripped() -> Option<usize> {
+    #[cfg(feature = "std")]
+    {
+        OPEN.with(|o| match o.get() {
+            Some(mut b) if b.tripped => {
+                b.tripped = false;
+                o.set(Some(b));
+                Some(b.limit)
+            }
+            _ => None,
+        })
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        None
+    }
+}
+
+/// What a visitor or a check refuses an input for.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// The value breaks an invariant.
+    Invalid(crate::error::InvariantViolation),
+    /// Decoding it would allocate past [`Limits::max_alloc`](super::Limits::max_alloc).
+    OverBudget,
+}
+
+impl From<crate::error::InvariantViolation> for Refusal {
+    fn from(v: crate::error::InvariantViolation) -> Self {
+        Refusal::Invalid(v)
+    }
+}
+
+impl From<OverBudget> for Refusal {
+    fn from(_: OverBudget) -> Self {
+        Refusal::OverBudget
+    }
+}
+
+/// The serde error for a refusal (see [`super::violation`]).
+pub(crate) fn refuse<E: serde::de::Error>(r: Refusal) -> E {
+    match r {
+        Refusal::Invalid(v) => super::violation::reject(v),
+        Refusal::OverBudget => over_budget(OverBudget),
+    }
+}
+
+/// The serde error for a failed charge: the compact decoder turns it into
+/// [`DecodeError::AllocLimit`](super::DecodeError::AllocLimit).
+pub(crate) fn over_budget<E: serde::de::Error>(_: OverBudget) -> E {
+    E::custom("the decode would allocate more than Limits::max_alloc")
+}
