@@ -681,11 +681,19 @@ pub enum Decoder {
     Compact,
     /// postcard on the body (the bytes after the 4-byte header).
     Postcard,
+    /// The compact encoding under [`Limits::max_alloc`](encoding::Limits::max_alloc)
+    /// of this many bytes ([`encoding::decode_with`]).
+    CompactCapped(usize),
+}
+
+fn capped(cap: usize) -> encoding::Limits {
+    encoding::Limits::DEFAULT.with_max_alloc(cap)
 }
 
 fn only_of<T: Subject>(bytes: &[u8], decoder: Decoder) -> bool {
     match decoder {
         Decoder::Compact => encoding::decode::<T>(bytes).is_ok(),
+        Decoder::CompactCapped(cap) => encoding::decode_with::<T>(bytes, &capped(cap)).is_ok(),
         Decoder::Postcard => {
             let body = bytes.get(HEADER_LEN..).unwrap_or(&[]);
             postcard::from_bytes::<T>(body).is_ok()
@@ -693,15 +701,22 @@ fn only_of<T: Subject>(bytes: &[u8], decoder: Decoder) -> bool {
     }
 }
 
+/// `body` behind a valid header for `T` (a copy: the harness's allocation,
+/// of the input's size, counted with the decode's).
+fn with_header<T: Subject>(body: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(HEADER_LEN + body.len());
+    bytes.extend_from_slice(&MAGIC);
+    bytes.push(VERSION);
+    bytes.push(T::TYPE_TAG);
+    bytes.extend_from_slice(body);
+    bytes
+}
+
 fn only_header_of<T: Subject>(body: &[u8], decoder: Decoder) -> bool {
     match decoder {
-        Decoder::Compact => {
-            let mut bytes = Vec::with_capacity(HEADER_LEN + body.len());
-            bytes.extend_from_slice(&MAGIC);
-            bytes.push(VERSION);
-            bytes.push(T::TYPE_TAG);
-            bytes.extend_from_slice(body);
-            encoding::decode::<T>(&bytes).is_ok()
+        Decoder::Compact => encoding::decode::<T>(&with_header::<T>(body)).is_ok(),
+        Decoder::CompactCapped(cap) => {
+            encoding::decode_with::<T>(&with_header::<T>(body), &capped(cap)).is_ok()
         }
         Decoder::Postcard => postcard::from_bytes::<T>(body).is_ok(),
     }

@@ -224,6 +224,43 @@ fn c4_allocation_bound_on_decode_corpora() {
     measure_decoding(Decoder::Compact, true);
 }
 
+/// C4's hard cap (`Limits::max_alloc`) on every corpus input of the decode
+/// targets: under a cap of the input's length and of four times it, the
+/// decode's peak never passes the cap (plus the slack of
+/// `c4_hard_cap_bounds_every_flood` and, for `decode_header_valid`, the
+/// harness's copy of the input behind a header).
+#[test]
+fn c4_hard_cap_on_decode_corpora() {
+    let mut inputs_seen = 0;
+    let mut refused = 0;
+    for (target, which) in [
+        ("decode_state", DecodeTarget::State),
+        ("decode_delta", DecodeTarget::Delta),
+        ("decode_header_valid", DecodeTarget::HeaderValid),
+    ] {
+        for kind in ["corpus", "regressions"] {
+            for (path, data) in inputs(kind, target) {
+                for cap in [data.len(), 4 * data.len()] {
+                    let (ok, peak) = common::alloc::measure(|| {
+                        fuzzing::decode_only(which, Decoder::CompactCapped(cap), &data)
+                    });
+                    let slack = (8 << 10) + data.len() + 8;
+                    assert!(
+                        peak <= cap + slack,
+                        "{} ({} bytes): peak {peak} B under a cap of {cap} B",
+                        path.display(),
+                        data.len()
+                    );
+                    refused += usize::from(!ok);
+                }
+                inputs_seen += 1;
+            }
+        }
+    }
+    assert!(inputs_seen > 0, "no decode corpora");
+    println!("hard cap: {inputs_seen} inputs, {refused} decodes refused or invalid");
+}
+
 /// The same measurement through postcard, for the record only: postcard
 /// hands the crate's serde impls its declared lengths as size hints, and
 /// serde's `Vec` impl preallocates up to 1 MiB per container from them, so
