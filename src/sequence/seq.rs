@@ -599,7 +599,10 @@ impl<C: Content> Seq<C> {
             }
         }
         if !parked.is_empty() {
-            self.pending.extend(parked);
+            // `pending` is empty here (`defer`): take the buffer as it is
+            // rather than copy it (decoding memory, C4).
+            debug_assert!(self.pending.is_empty());
+            self.pending = SmallVec::from_vec(parked);
             self.pending.sort_by_key(|(k, r)| (*k, r.id));
         }
     }
