@@ -573,12 +573,32 @@ fn check_postcard<T: Subject>(body: &[u8]) {
 }
 
 fn decode_both<T: Subject>(bytes: &[u8]) {
-    match encoding::decode::<T>(bytes) {
-        Ok(x) => check_accepted(&x, Some(bytes)),
-        Err(e) => assert_typed(&e),
+    let uncapped = encoding::decode::<T>(bytes);
+    match &uncapped {
+        Ok(x) => check_accepted(x, Some(bytes)),
+        Err(e) => assert_typed(e),
     }
+    check_capped(bytes, &uncapped);
     let body = bytes.get(HEADER_LEN..).unwrap_or(&[]);
     check_postcard::<T>(body);
+}
+
+/// C4's hard cap changes no outcome but one: under `Limits::max_alloc` of
+/// 0–7 times the input (picked by its last byte), a decode gives what the
+/// uncapped decode gave, or `AllocLimit` naming the cap.
+fn check_capped<T: Subject>(bytes: &[u8], uncapped: &Result<T, DecodeError>) {
+    let k = bytes.last().map_or(0, |b| usize::from(b % 8));
+    let cap = bytes.len().saturating_mul(k);
+    let limits = encoding::Limits::DEFAULT.with_max_alloc(cap);
+    match encoding::decode_with::<T>(bytes, &limits) {
+        Err(DecodeError::AllocLimit { limit }) => {
+            assert!(limit == cap, "C4 cap: AllocLimit names {limit}, not {cap}");
+        }
+        capped => assert!(
+            &capped == uncapped,
+            "C4 cap: under a cap of {cap} B the decode gave {capped:?}, uncapped {uncapped:?}"
+        ),
+    }
 }
 
 /// C2: rejected input gets a typed error; `Rejected` (serde's free-text

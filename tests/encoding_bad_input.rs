@@ -4139,7 +4139,7 @@ const CAP_SLACK: usize = 8 << 10;
 /// decode that would pass it stops with `AllocLimit` and names it, and a
 /// valid input is refused for nothing else. Caps from a quarter of the
 /// input to 64 times it; at 64 × + 64 KiB every valid input decodes (the
-/// budget charges about twice the peak: sequences peak at up to 44 ×).
+/// budget charges about twice the peak: sequences peak at up to 34 ×).
 #[test]
 fn c4_hard_cap_bounds_every_flood() {
     fn check<T: Floods>() {
@@ -4173,6 +4173,64 @@ fn c4_hard_cap_bounds_every_flood() {
     }
     for_each_subject!(check);
     check::<List<char>>();
+}
+
+/// C4: one long run split at every other unit by another replica's items.
+/// A decode integrates the run first; then each item splits what is left
+/// of it. So do local edits that type through a pasted text. Each split
+/// used to copy the tail out and leave the head's whole buffer in place:
+/// memory quadratic in the run's length (2^14 units: about 64 MB). Found
+/// by review. Now both stay linear.
+#[test]
+fn c4_long_run_split_at_every_other_unit_stays_linear() {
+    const L: usize = 1 << 14;
+    let (a, b) = (ReplicaId::new(1), ReplicaId::new(2));
+    fn check<T: Encodable + PartialEq + Debug>(name: &str, (x, built): (T, usize)) {
+        let bytes = encoding::encode(&x).unwrap();
+        let (r, peak) = measure(|| encoding::decode::<T>(&bytes));
+        assert_eq!(r.unwrap(), x);
+        eprintln!(
+            "split run {name}: built {built} B; {} B decode peak {peak} B ({:.1}×)",
+            bytes.len(),
+            peak as f64 / bytes.len() as f64
+        );
+        assert!(built <= 400 * L, "{name}: building peaked at {built} B");
+        assert!(
+            peak <= 40 * bytes.len(),
+            "{name}: {} B decode peaked at {peak} B",
+            bytes.len()
+        );
+        let cap = 4 * bytes.len();
+        let (r, peak) =
+            measure(|| encoding::decode_with::<T>(&bytes, &Limits::DEFAULT.with_max_alloc(cap)));
+        assert_eq!(r.err(), Some(DecodeError::AllocLimit { limit: cap }));
+        assert!(
+            peak <= cap + CAP_SLACK,
+            "{name}: peak {peak} B under a cap of {cap} B"
+        );
+    }
+    check(
+        "Text",
+        measure(|| {
+            let mut t = Text::new();
+            t.insert(a, 0, &"x".repeat(L)).unwrap();
+            for i in 0..L / 2 - 1 {
+                t.insert(b, 3 * i + 2, "y").unwrap();
+            }
+            t
+        }),
+    );
+    check(
+        "List<u64>",
+        measure(|| {
+            let mut t = List::new();
+            t.insert_from(a, 0, 0..L as u64).unwrap();
+            for i in 0..L / 2 - 1 {
+                t.insert(b, 3 * i + 2, 7).unwrap();
+            }
+            t
+        }),
+    );
 }
 
 /// The cap is per decode: a refused decode leaves no budget behind (the

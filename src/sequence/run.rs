@@ -32,12 +32,25 @@ pub(crate) trait Content: Clone + Default + PartialEq + Debug {
     fn slice_units(&self, from: usize, to: usize) -> Self;
 }
 
+/// Gives back the spare capacity of the head of a split once it is more
+/// than half: a split copies the tail out and leaves the head's buffer as
+/// it was, so splitting one long run at every other unit (items inserted
+/// through it, in a decode or by local edits) would otherwise keep
+/// memory quadratic in the run's length.
+fn release_spare<T>(v: &mut Vec<T>) {
+    if v.capacity() / 2 > v.len() {
+        v.shrink_to_fit();
+    }
+}
+
 impl<T: Clone + PartialEq + Debug> Content for Vec<T> {
     fn units(&self) -> usize {
         self.len()
     }
     fn split_off_units(&mut self, at: usize) -> Self {
-        self.split_off(at)
+        let tail = self.split_off(at);
+        release_spare(self);
+        tail
     }
     fn append_units(&mut self, mut other: Self) {
         self.append(&mut other);
@@ -61,7 +74,11 @@ impl Content for String {
     }
     fn split_off_units(&mut self, at: usize) -> Self {
         let b = char_to_byte(self, at);
-        self.split_off(b)
+        let tail = self.split_off(b);
+        if self.capacity() / 2 > self.len() {
+            self.shrink_to_fit();
+        }
+        tail
     }
     fn append_units(&mut self, other: Self) {
         self.push_str(&other);
@@ -109,6 +126,10 @@ impl Content for Utf8 {
         let b = char_to_byte(self.as_str(), at);
         let tail = Utf8(smallvec::SmallVec::from_slice(&self.0[b..]));
         self.0.truncate(b);
+        // See `release_spare`.
+        if self.0.capacity() / 2 > self.0.len() {
+            self.0.shrink_to_fit();
+        }
         tail
     }
     fn append_units(&mut self, other: Self) {
