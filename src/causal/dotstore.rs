@@ -950,15 +950,18 @@ mod serde_impl {
             use crate::encoding::budget;
             let mut one: Option<(K, S)> = None;
             let mut more = Unindexed::new();
-            let mut last: Option<K> = None;
             crate::encoding::collect::for_each_element(d, |_, (k, v): (K, S)| {
-                if last.as_ref().is_some_and(|p| *p >= k) {
+                // The last key is the one stored last (no copy of it).
+                let last = match &one {
+                    Some((k0, _)) => Some(k0),
+                    None => more.last_key(),
+                };
+                if last.is_some_and(|p| *p >= k) {
                     return Err(InvariantViolation::Unsorted.into());
                 }
                 if v.is_empty() {
                     return Err(InvariantViolation::EmptyEntry.into());
                 }
-                last = Some(k.clone());
                 if one.is_none() && more.len() == 0 {
                     one = Some((k, v));
                 } else {

@@ -300,10 +300,12 @@ where
     use crate::encoding::budget;
     use serde::Deserialize;
     let (store, ctx) = <(T::Store, CausalContext)>::deserialize(d)?;
-    // The I2 check may collect every dot, and on the error path collect
-    // them again to name the least violation: charged before it runs.
+    // The I2 check may collect every dot; on the error path the search for
+    // the least violation collects them again, with a scratch vector of up
+    // to twice an entry's dots at each level: four dots a dot, charged
+    // before it runs (an upper estimate).
     let mut dots = 0usize;
-    store.for_each_dot(&mut |_| dots = dots.saturating_add(2));
+    store.for_each_dot(&mut |_| dots = dots.saturating_add(4));
     budget::charge_for::<Dot>(dots).map_err(budget::over_budget)?;
     let x = T::from_parts(store, ctx);
     x.check_invariants()

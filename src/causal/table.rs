@@ -269,6 +269,11 @@ impl<K: Hash + Eq, V> Unindexed<K, V> {
         self.0.len
     }
 
+    /// The key pushed last.
+    pub(crate) fn last_key(&self) -> Option<&K> {
+        self.0.blocks.last()?.last().map(|(k, _)| k)
+    }
+
     /// Appends an entry; its key must differ from every other's.
     pub(crate) fn push(&mut self, k: K, v: V) {
         self.0.push(k, v);

@@ -2,22 +2,36 @@
 //! (C4: "never more than a configured hard cap").
 //!
 //! [`decode_with`](super::decode_with) opens a per-thread budget of
-//! `max_alloc` bytes. Everything a decode of the crate's own types allocates
-//! in proportion to its input is charged against it *before* (or, for a
-//! block of at most 4 KiB, as) it is allocated: the strings and byte strings
-//! the reader hands out, the blocks and final vector of every
-//! [`Collector`](super::collect::Collector), a dot map's blocks and index,
-//! the dots an I2 check collects, and a sequence's tree. Charges are never
-//! given back, so the budget bounds the total allocated and therefore the
-//! peak. Once a charge fails the decode ends with
+//! `max_alloc` bytes, and a decode of the crate's own types charges it
+//! before it allocates. Charges are never given back. Once a charge fails
+//! the decode ends with
 //! [`DecodeError::AllocLimit`](super::DecodeError::AllocLimit).
 //!
-//! Not charged: allocations of a constant size per decode, and those of
-//! serde's own impls for type parameters (a `Vec<u8>` value inside an
-//! `MvRegister`) beyond their strings. The budget lives in a thread-local,
-//! so it needs the `std` feature; without it only `max_bytes` and
-//! `max_depth` bound a decode. Other serde formats never open a budget, and
-//! then every charge succeeds.
+//! Charged exactly, as they are allocated (a block of at most 4 KiB at a
+//! time):
+//! - the strings and byte strings the reader hands out;
+//! - the blocks, block list and final vector of every
+//!   [`Collector`](super::collect::Collector);
+//! - a dot map's blocks (twice its entries) and index.
+//!
+//! Charged as upper estimates, before the work that allocates:
+//! - the I2 check of a causal value, four dots for each of its dots;
+//! - a sequence's checks and tree, per run (`Seq::from_repr`).
+//!
+//! These two are estimates from the code's structure. They are checked by
+//! measurement, not proved: `c4_hard_cap_*` in
+//! `tests/encoding_bad_input.rs` and `tests/fuzz_replay.rs`.
+//!
+//! Not charged:
+//! - allocations of a constant size per decode;
+//! - serde's own impls for type parameters (a `Vec<u8>` value inside an
+//!   `MvRegister`), beyond their strings.
+//!
+//! The budget lives in a thread-local, so it needs the `std` feature;
+//! without it only `max_bytes` and `max_depth` bound a decode. Other serde
+//! formats open no budget, and their decodes charge nothing, except inside
+//! a compact decode (a type parameter whose impl runs another format), where
+//! they charge the compact decode's budget.
 //!
 //! [`Limits::max_alloc`]: super::Limits::max_alloc
 

@@ -116,15 +116,16 @@ pub struct Limits {
     /// Larger inputs ⇒ [`DecodeError::TooLarge`] before anything is read; a
     /// declared length above it ⇒ [`DecodeError::LengthTooLarge`].
     pub max_bytes: usize,
-    /// The most a decode may allocate, in bytes: a hard cap on top of the
-    /// bound of `16 × input + 64 KiB` that the crate's types keep to (C4).
-    /// Default 4 GiB (`usize::MAX` where that is less). The crate's
-    /// collections, strings and sequence trees charge what they allocate
-    /// before they allocate it, and never give a charge back, so the cap
-    /// bounds the total allocated (a little conservatively: the total is
-    /// about twice the peak). Exceeded ⇒ [`DecodeError::AllocLimit`].
-    /// Enforced with the `std` feature (the budget is per thread); see
-    /// `docs/untrusted-input.md` §3 for what is charged.
+    /// The most a decode may allocate, in bytes: a hard cap, whatever the
+    /// type (C4; not every type keeps to `16 × input + 64 KiB` yet, see
+    /// `docs/untrusted-input.md` §3). Default 4 GiB (`usize::MAX` where
+    /// that is less). The crate's collections and strings charge what they
+    /// allocate before they allocate it; the I2 check and a sequence's tree
+    /// charge an upper estimate before they are built. No charge is given
+    /// back, so the cap bounds the total allocated, and it is conservative:
+    /// the total is about twice the peak. Exceeded ⇒
+    /// [`DecodeError::AllocLimit`]. Enforced with the `std` feature (the
+    /// budget is per thread); §3 of that document says what is charged.
     pub max_alloc: usize,
 }
 

@@ -602,7 +602,11 @@ impl<C: Content> Seq<C> {
             // `pending` is empty here (`defer`): take the buffer as it is
             // rather than copy it (decoding memory, C4).
             debug_assert!(self.pending.is_empty());
-            self.pending = SmallVec::from_vec(parked);
+            if self.pending.is_empty() {
+                self.pending = SmallVec::from_vec(parked);
+            } else {
+                self.pending.extend(parked);
+            }
             self.pending.sort_by_key(|(k, r)| (*k, r.id));
         }
     }
