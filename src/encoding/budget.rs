@@ -7,12 +7,13 @@
 //! the decode ends with
 //! [`DecodeError::AllocLimit`](super::DecodeError::AllocLimit).
 //!
-//! Charged exactly, as they are allocated (a block of at most 4 KiB at a
-//! time):
+//! Charged as they are allocated, at their size or (a dot map's blocks,
+//! its index) at a bound on it:
 //! - the strings and byte strings the reader hands out;
 //! - the blocks, block list and final vector of every
 //!   [`Collector`](super::collect::Collector);
-//! - a dot map's blocks (twice its entries) and index.
+//! - a dot map's blocks (twice its entries, charged entry by entry, so at
+//!   most one 4 KiB block ahead of its charges) and its index.
 //!
 //! Charged as upper estimates, before the work that allocates:
 //! - the I2 check of a causal value, four dots for each of its dots;
