@@ -1505,11 +1505,13 @@ pub(crate) mod repr {
 
         /// Validates and builds a state (atomic: nothing is built on error).
         pub(crate) fn from_repr(repr: ReprIn<C>) -> Result<Self, Refusal> {
-            // What the checks and the build below allocate, at most: per
-            // item run, the run in a leaf (leaves are at least half full),
-            // in the stack and in pending, its id-index entry and its
-            // context and id ranges; per delete run, its copy, its targets'
-            // ranges and its id. Charged before anything is built.
+            // An upper estimate (from the structures, checked by the
+            // `c4_hard_cap_*` tests, not proved) of what the checks and the
+            // build below allocate: per item run, the run in a leaf (leaves
+            // are at least half full), in the stack and in pending, its
+            // id-index entry and its context and id ranges; per delete run,
+            // its copy, its targets' ranges and its id. Charged before
+            // anything is built.
             let per_item = 4 * core::mem::size_of::<Run<C>>() + 128;
             let per_del = 4 * core::mem::size_of::<DelRun>() + 64;
             crate::encoding::budget::charge(
