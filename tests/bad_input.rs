@@ -1261,7 +1261,7 @@ fn iterations() -> usize {
 /// value is valid and round-trips.
 #[test]
 fn b21_random_and_mutated_bytes_never_panic_and_accepted_values_are_valid() {
-    let mut rng = SplitMix64(0x00C0_FFEE_D15E_A5E5);
+    let mut rng = SplitMix64::new(0x00C0_FFEE_D15E_A5E5);
     let (bin_seeds, json_seeds) = seeds();
     let mut tally = Tally::default();
     let n = iterations();

@@ -2912,7 +2912,7 @@ fn b21_iterations() -> usize {
 fn fuzz<T: Subject>() -> BTreeMap<String, usize> {
     let seeds: Vec<Vec<u8>> = T::corpus().iter().map(enc).collect();
     let targets = T::corpus();
-    let mut rng = Rng(0x00C0_FFEE ^ u64::from(T::TYPE_TAG) ^ ((T::NAME.len() as u64) << 32));
+    let mut rng = Rng::new(0x00C0_FFEE ^ u64::from(T::TYPE_TAG) ^ ((T::NAME.len() as u64) << 32));
     let mut tally: BTreeMap<String, usize> = BTreeMap::new();
     for i in 0..b21_iterations() {
         let input = if i % 8 == 0 {

@@ -1072,7 +1072,7 @@ fn decode_as_sequences(bytes: &[u8], text: &Text, list: &List<u8>) -> usize {
 /// change) — never a panic.
 #[test]
 fn b21_mutated_sequence_encodings_never_panic_and_accepted_values_are_valid() {
-    let mut rng = SplitMix64(0x5E0_C0FFEE);
+    let mut rng = SplitMix64::new(0x5E0_C0FFEE);
     let texts = corpus_texts();
     let lists = corpus_lists();
     let mut bin: Vec<Vec<u8>> = Vec::new();

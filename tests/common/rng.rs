@@ -3,17 +3,19 @@
 //! counting allocator include this file alone (`#[path = "common/rng.rs"]`).
 #![allow(dead_code, unreachable_pub)]
 
-/// The generator; its state is the seed.
-pub struct SplitMix64(pub u64);
+/// The generator: the crate's own (`converge::sim::SplitMix64`), with the
+/// draws these tests were written against (`below` by modulo).
+pub struct SplitMix64(converge::sim::SplitMix64);
 
 impl SplitMix64 {
+    /// A generator from a seed.
+    pub fn new(seed: u64) -> Self {
+        SplitMix64(converge::sim::SplitMix64::new(seed))
+    }
+
     /// The next 64 random bits.
     pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// A number below `n` (0 when `n` is 0).
