@@ -3577,8 +3577,9 @@ impl Floods for MvRegister<String> {
             |w, i| w.dot(i, 1).str(""),
             |w| ctx_each(w, m),
         ));
-        // The densest valid input: siblings of one replica (nothing rejects
-        // them; no history of operations makes them), covered by one range.
+        // The densest valid input: siblings of one replica (reachable, see
+        // `mv_siblings_of_one_replica_are_reachable` in tests/scenarios.rs),
+        // covered by one range: 3–4 bytes for a 40-byte sibling.
         let k = worst_count(size, 4);
         v.push(flood(
             "siblings (1, i) = \"\", one range",
@@ -4282,7 +4283,6 @@ c4_tests! {
     c4_pncounter_adversarial_inputs_stay_within_the_bound: PnCounter,
     c4_causal_counter_adversarial_inputs_stay_within_the_bound: CausalCounter,
     c4_lww_register_adversarial_inputs_stay_within_the_bound: LwwRegister<String>,
-    #[ignore = "BUG: C4 20× input (siblings of one replica, 4 B each on the wire, 40 B each in memory, collected then made contiguous)"]
     c4_mv_register_adversarial_inputs_stay_within_the_bound: MvRegister<String>,
     c4_orset_adversarial_inputs_stay_within_the_bound: OrSet<String>,
     c4_rwset_adversarial_inputs_stay_within_the_bound: RwSet<String>,

@@ -46,6 +46,11 @@ struct Open {
     limit: usize,
     left: usize,
     tripped: bool,
+    /// The input bytes left after the count of the sequence the reader
+    /// started last, until a collection takes it ([`lease`]).
+    seq_input: Option<usize>,
+    /// Whether a collection holds the decode's one [`Lease`].
+    leased: bool,
 }
 
 #[cfg(feature = "std")]
@@ -69,6 +74,8 @@ pub(crate) fn open(limit: usize) -> Scope {
                 limit,
                 left: limit,
                 tripped: false,
+                seq_input: None,
+                leased: false,
             }))
         });
         Scope { prev }
@@ -140,6 +147,77 @@ pub(crate) fn take_tripped() -> Option<usize> {
     }
 }
 
+/// How many bytes a [`Lease`] may reserve for each input byte left: the
+/// densest valid collection of the crate, the siblings of an
+/// `MvRegister<String>` (3 input bytes for a 40-byte `(Dot, String)`), fits
+/// (13.3), and the reservation plus the rest of a decode stays under C4's
+/// 16 × input.
+pub(crate) const LEASE_RATIO: usize = 14;
+
+/// Notes that the compact reader has just read the count of a sequence,
+/// with `input` bytes left after it (the count is at most `input`).
+pub(crate) fn note_seq(input: usize) {
+    #[cfg(feature = "std")]
+    OPEN.with(|o| {
+        if let Some(mut b) = o.get() {
+            b.seq_input = Some(input);
+            o.set(Some(b));
+        }
+    });
+    #[cfg(not(feature = "std"))]
+    let _ = input;
+}
+
+/// The right of one collection at a time to trust its declared count: to
+/// reserve all of it at once, so that its elements are never copied. Held
+/// until dropped.
+///
+/// A count alone proves nothing, so a lease is granted only inside a
+/// compact decode ([`note_seq`]), to the visitor that asks first after the
+/// count was read, when the reservation is at most [`LEASE_RATIO`] times the
+/// input bytes left: a liar then wastes at most that much before the
+/// elements it claimed fail to parse and the decode ends. Only one lease is
+/// out at a time, so collections nested in a leased one reserve nothing
+/// from their counts, and what a lie can waste does not add up over
+/// nesting levels.
+pub(crate) struct Lease {
+    _private: (),
+}
+
+/// A [`Lease`] to reserve `bytes` at once for the sequence whose count was
+/// read last, if one may be granted; takes that sequence's note either way.
+pub(crate) fn lease(bytes: usize) -> Option<Lease> {
+    #[cfg(feature = "std")]
+    {
+        OPEN.with(|o| {
+            let mut b = o.get()?;
+            let input = b.seq_input.take();
+            let granted =
+                !b.leased && input.is_some_and(|input| bytes <= input.saturating_mul(LEASE_RATIO));
+            b.leased |= granted;
+            o.set(Some(b));
+            granted.then_some(Lease { _private: () })
+        })
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        let _ = bytes;
+        None
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        #[cfg(feature = "std")]
+        OPEN.with(|o| {
+            if let Some(mut b) = o.get() {
+                b.leased = false;
+                o.set(Some(b));
+            }
+        });
+    }
+}
+
 /// What a visitor or a check refuses an input for.
 #[derive(Debug)]
 pub(crate) enum Refusal {
@@ -173,4 +251,55 @@ pub(crate) fn refuse<E: serde::de::Error>(r: Refusal) -> E {
 /// [`DecodeError::AllocLimit`](super::DecodeError::AllocLimit).
 pub(crate) fn over_budget<E: serde::de::Error>(_: OverBudget) -> E {
     E::custom("the decode would allocate more than Limits::max_alloc")
+}
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn c4_a_lease_needs_an_open_budget_a_fresh_count_and_input_behind_it() {
+        // No budget open (another format): never.
+        note_seq(1000);
+        assert!(lease(1).is_none());
+
+        let _scope = open(usize::MAX);
+        // No count read yet.
+        assert!(lease(1).is_none());
+        // At most LEASE_RATIO bytes per input byte left.
+        note_seq(100);
+        assert!(lease(100 * LEASE_RATIO + 1).is_none());
+        // The note is taken by the first visitor that asks.
+        assert!(lease(1).is_none());
+        note_seq(100);
+        let held = lease(100 * LEASE_RATIO);
+        assert!(held.is_some());
+        // One lease at a time: a nested collection reserves nothing.
+        note_seq(100);
+        assert!(lease(1).is_none());
+        drop(held);
+        note_seq(100);
+        assert!(lease(1).is_some());
+    }
+
+    #[test]
+    fn c4_a_lease_belongs_to_its_decode() {
+        let outer = open(usize::MAX);
+        note_seq(10);
+        let held = lease(10);
+        assert!(held.is_some());
+        {
+            // A decode nested in this one (a type parameter's impl) starts
+            // with no lease out.
+            let _inner = open(usize::MAX);
+            note_seq(10);
+            assert!(lease(10).is_some());
+        }
+        note_seq(10);
+        assert!(lease(10).is_none(), "the outer lease is still held");
+        drop(held);
+        drop(outer);
+        note_seq(10);
+        assert!(lease(10).is_none(), "no budget open");
+    }
 }

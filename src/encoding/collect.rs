@@ -10,7 +10,7 @@ use core::marker::PhantomData;
 
 use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
 
-use super::budget::{self, OverBudget, Refusal};
+use super::budget::{self, Lease, OverBudget, Refusal};
 use crate::error::InvariantViolation;
 
 /// The most a collection allocates before its elements arrive: 4 KiB (at
@@ -23,31 +23,46 @@ const FIRST_BYTES: usize = 4096;
 
 /// Calls `f(hint, element)` for each element of a sequence, stopping at the
 /// first error (`hint`: the declared count, an untrusted claim).
-pub(crate) fn for_each_element<'de, D, T, F>(d: D, f: F) -> Result<(), D::Error>
+pub(crate) fn for_each_element<'de, D, T, F>(d: D, mut f: F) -> Result<(), D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
     F: FnMut(usize, T) -> Result<(), Refusal>,
 {
-    struct Each<T, F>(F, PhantomData<T>);
-    impl<'de, T, F> Visitor<'de> for Each<T, F>
+    fold_elements(d, |_| Ok(()), |(), hint, x| f(hint, x))
+}
+
+/// Folds the elements of a sequence into a state made by `start(hint)`
+/// when the visit begins, before any element is read (where
+/// [`Collector::for_seq`] must be called), stopping at the first error.
+pub(crate) fn fold_elements<'de, D, T, S, I, F>(d: D, start: I, f: F) -> Result<S, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+    I: FnOnce(usize) -> Result<S, Refusal>,
+    F: FnMut(&mut S, usize, T) -> Result<(), Refusal>,
+{
+    struct Fold<T, I, F>(I, F, PhantomData<T>);
+    impl<'de, T, S, I, F> Visitor<'de> for Fold<T, I, F>
     where
         T: Deserialize<'de>,
-        F: FnMut(usize, T) -> Result<(), Refusal>,
+        I: FnOnce(usize) -> Result<S, Refusal>,
+        F: FnMut(&mut S, usize, T) -> Result<(), Refusal>,
     {
-        type Value = ();
+        type Value = S;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
             f.write_str("a sequence")
         }
-        fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<S, A::Error> {
             let hint = seq.size_hint().unwrap_or(0);
+            let mut state = (self.0)(hint).map_err(budget::refuse)?;
             while let Some(x) = seq.next_element::<T>()? {
-                (self.0)(hint, x).map_err(budget::refuse)?;
+                (self.1)(&mut state, hint, x).map_err(budget::refuse)?;
             }
-            Ok(())
+            Ok(state)
         }
     }
-    d.deserialize_seq(Each(f, PhantomData))
+    d.deserialize_seq(Fold(start, f, PhantomData))
 }
 
 /// Elements read one at a time, gathered without ever reallocating a
@@ -62,6 +77,10 @@ where
 /// honest count of at most 4 KiB of elements) is returned as it is, without
 /// a copy or spare capacity. Every block, and the result, is charged to the
 /// decode's allocation budget before it is allocated.
+///
+/// One made by [`for_seq`](Self::for_seq) may instead hold the decode's
+/// [`Lease`]: then its count is backed by the input, its first block is
+/// the whole count, and its elements are never copied.
 pub(crate) struct Collector<T> {
     /// Full blocks, in order.
     full: Vec<Vec<T>>,
@@ -69,6 +88,8 @@ pub(crate) struct Collector<T> {
     cur: Vec<T>,
     /// Elements in `full`.
     before: usize,
+    /// Held while `cur` was reserved from the declared count.
+    _lease: Option<Lease>,
 }
 
 impl<T> Collector<T> {
@@ -77,7 +98,23 @@ impl<T> Collector<T> {
             full: Vec::new(),
             cur: Vec::new(),
             before: 0,
+            _lease: None,
         }
+    }
+
+    /// A collector for a sequence of `hint` declared elements, made when its
+    /// visit starts (before any element is read): with the decode's
+    /// [`Lease`], if granted, it reserves all `hint` at once.
+    pub(crate) fn for_seq(hint: usize) -> Result<Self, OverBudget> {
+        let mut c = Self::new();
+        let bytes = hint.saturating_mul(core::mem::size_of::<T>());
+        // One block would hold them anyway: no lease needed.
+        if let Some(lease) = budget::lease(bytes).filter(|_| bytes > FIRST_BYTES) {
+            budget::charge(bytes)?;
+            c.cur = Vec::with_capacity(hint);
+            c._lease = Some(lease);
+        }
+        Ok(c)
     }
 
     /// Elements gathered so far.
@@ -147,11 +184,14 @@ where
     T: Deserialize<'de>,
     C: FnMut(Option<&T>, &T) -> Result<(), InvariantViolation>,
 {
-    let mut out = Collector::new();
-    for_each_element(d, |hint, x: T| {
-        check(out.last(), &x)?;
-        out.push(hint, x)?;
-        Ok(())
-    })?;
+    let out = fold_elements(
+        d,
+        |hint| Ok(Collector::for_seq(hint)?),
+        |out: &mut Collector<T>, hint, x: T| {
+            check(out.last(), &x)?;
+            out.push(hint, x)?;
+            Ok(())
+        },
+    )?;
     out.finish().map_err(budget::over_budget)
 }

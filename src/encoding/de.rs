@@ -218,6 +218,7 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
     }
     fn deserialize_seq<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DecodeError> {
         let n = self.len()?;
+        super::budget::note_seq(self.input.len());
         self.nested(|r| v.visit_seq(Elements { r, left: n }))
     }
     fn deserialize_tuple<V: Visitor<'de>>(self, n: usize, v: V) -> Result<V::Value, DecodeError> {

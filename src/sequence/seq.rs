@@ -1461,10 +1461,11 @@ pub(crate) mod repr {
                 self,
                 mut seq: A,
             ) -> Result<Vec<Run<C>>, A::Error> {
-                // A hint is a claim of the input: it only caps the size of
-                // the blocks the items are gathered in (C4).
+                // A hint is a claim of the input: it is reserved at once
+                // only when the input backs it (C4, `budget::Lease`).
                 let hint = seq.size_hint().unwrap_or(0);
-                let mut out = crate::encoding::collect::Collector::new();
+                let mut out = crate::encoding::collect::Collector::for_seq(hint)
+                    .map_err(crate::encoding::budget::over_budget)?;
                 while let Some(i) = seq.next_element::<ItemIn<C>>()? {
                     let run = Run {
                         id: i.id,
