@@ -9,7 +9,7 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use converge::encoding::{self, Encodable};
-use converge::{Lattice, OrSet, ReplicaId, Text};
+use converge::{Lattice, MvRegister, OrSet, ReplicaId, Text};
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 fn varint(mut n: u64, out: &mut Vec<u8>) {
@@ -115,6 +115,30 @@ fn many_replicas_orset(n: u64) -> OrSet<u64> {
     s
 }
 
+/// An `MvRegister<String>` with `n` concurrent siblings, one per replica
+/// (joined pairwise: O(n log n) to build).
+fn many_siblings(n: u64) -> MvRegister<String> {
+    let mut level: Vec<MvRegister<String>> = (0..n)
+        .map(|i| {
+            let mut r = MvRegister::new();
+            r.write(ReplicaId::new(1 + i), format!("v{i}"));
+            r
+        })
+        .collect();
+    while level.len() > 1 {
+        let mut next = Vec::with_capacity(level.len().div_ceil(2));
+        let mut it = level.into_iter();
+        while let Some(mut a) = it.next() {
+            if let Some(b) = it.next() {
+                a.join(b);
+            }
+            next.push(a);
+        }
+        level = next;
+    }
+    level.pop().unwrap_or_default()
+}
+
 fn baseline(size: usize) -> Vec<u8> {
     // u64s that take 3 bytes as varints.
     let n = size / 3;
@@ -150,7 +174,11 @@ fn decode_group(c: &mut Criterion) {
     for (name, bytes) in &sets {
         decode_bench::<OrSet<u64>>(&mut g, name, bytes);
     }
-    for size in [inputs[0].1.len(), sets[0].1.len()] {
+    let register = many_siblings(20_000);
+    assert_eq!(register.values().len(), 20_000);
+    let siblings = encoding::encode(&register).unwrap();
+    decode_bench::<MvRegister<String>>(&mut g, "mvregister_siblings", &siblings);
+    for size in [inputs[0].1.len(), sets[0].1.len(), siblings.len()] {
         let plain = baseline(size);
         g.throughput(Throughput::Bytes(plain.len() as u64));
         g.bench_with_input(

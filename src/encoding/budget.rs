@@ -46,16 +46,17 @@ struct Open {
     limit: usize,
     left: usize,
     tripped: bool,
-    /// The input bytes left after the count of the sequence the reader
-    /// started last, until a collection takes it ([`lease`]).
-    seq_input: Option<usize>,
-    /// Whether a collection holds the decode's one [`Lease`].
-    leased: bool,
 }
 
 #[cfg(feature = "std")]
 std::thread_local! {
     static OPEN: core::cell::Cell<Option<Open>> = const { core::cell::Cell::new(None) };
+    /// The input bytes left after the count of the sequence the compact
+    /// reader started last, until a collection takes it (0: none; see
+    /// [`lease`]). Apart from `OPEN`, which every charge copies in and out.
+    static SEQ_INPUT: core::cell::Cell<usize> = const { core::cell::Cell::new(0) };
+    /// Whether a collection of the open decode holds its [`Lease`].
+    static LEASED: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
 }
 
 /// The budget of one decode, open until dropped (then the enclosing one, if
@@ -63,6 +64,8 @@ std::thread_local! {
 pub(crate) struct Scope {
     #[cfg(feature = "std")]
     prev: Option<Open>,
+    #[cfg(feature = "std")]
+    prev_leased: bool,
 }
 
 /// Opens a budget of `limit` bytes for this thread.
@@ -74,11 +77,11 @@ pub(crate) fn open(limit: usize) -> Scope {
                 limit,
                 left: limit,
                 tripped: false,
-                seq_input: None,
-                leased: false,
             }))
         });
-        Scope { prev }
+        SEQ_INPUT.with(|s| s.set(0));
+        let prev_leased = LEASED.with(|l| l.replace(false));
+        Scope { prev, prev_leased }
     }
     #[cfg(not(feature = "std"))]
     {
@@ -90,7 +93,11 @@ pub(crate) fn open(limit: usize) -> Scope {
 impl Drop for Scope {
     fn drop(&mut self) {
         #[cfg(feature = "std")]
-        OPEN.with(|o| o.set(self.prev));
+        {
+            OPEN.with(|o| o.set(self.prev));
+            SEQ_INPUT.with(|s| s.set(0));
+            LEASED.with(|l| l.set(self.prev_leased));
+        }
     }
 }
 
@@ -158,12 +165,7 @@ pub(crate) const LEASE_RATIO: usize = 14;
 /// with `input` bytes left after it (the count is at most `input`).
 pub(crate) fn note_seq(input: usize) {
     #[cfg(feature = "std")]
-    OPEN.with(|o| {
-        if let Some(mut b) = o.get() {
-            b.seq_input = Some(input);
-            o.set(Some(b));
-        }
-    });
+    SEQ_INPUT.with(|s| s.set(input));
     #[cfg(not(feature = "std"))]
     let _ = input;
 }
@@ -173,13 +175,13 @@ pub(crate) fn note_seq(input: usize) {
 /// until dropped.
 ///
 /// A count alone proves nothing, so a lease is granted only inside a
-/// compact decode ([`note_seq`]), to the visitor that asks first after the
-/// count was read, when the reservation is at most [`LEASE_RATIO`] times the
-/// input bytes left: a liar then wastes at most that much before the
-/// elements it claimed fail to parse and the decode ends. Only one lease is
-/// out at a time, so collections nested in a leased one reserve nothing
-/// from their counts, and what a lie can waste does not add up over
-/// nesting levels.
+/// compact decode with a budget open, to the visitor that asks first after
+/// the count was read ([`note_seq`]), and only when the reservation is at
+/// most [`LEASE_RATIO`] times the input bytes left: a liar then wastes at
+/// most that much before the elements it claimed fail to parse and the
+/// decode ends. Only one lease is out at a time, so collections nested in a
+/// leased one reserve nothing from their counts, and what a lie can waste
+/// does not add up over nesting levels.
 pub(crate) struct Lease {
     _private: (),
 }
@@ -189,15 +191,11 @@ pub(crate) struct Lease {
 pub(crate) fn lease(bytes: usize) -> Option<Lease> {
     #[cfg(feature = "std")]
     {
-        OPEN.with(|o| {
-            let mut b = o.get()?;
-            let input = b.seq_input.take();
-            let granted =
-                !b.leased && input.is_some_and(|input| bytes <= input.saturating_mul(LEASE_RATIO));
-            b.leased |= granted;
-            o.set(Some(b));
-            granted.then_some(Lease { _private: () })
-        })
+        let input = SEQ_INPUT.with(|s| s.replace(0));
+        let open = OPEN.with(|o| o.get().is_some());
+        let granted =
+            open && bytes <= input.saturating_mul(LEASE_RATIO) && !LEASED.with(|l| l.replace(true));
+        granted.then_some(Lease { _private: () })
     }
     #[cfg(not(feature = "std"))]
     {
@@ -209,12 +207,7 @@ pub(crate) fn lease(bytes: usize) -> Option<Lease> {
 impl Drop for Lease {
     fn drop(&mut self) {
         #[cfg(feature = "std")]
-        OPEN.with(|o| {
-            if let Some(mut b) = o.get() {
-                b.leased = false;
-                o.set(Some(b));
-            }
-        });
+        LEASED.with(|l| l.set(false));
     }
 }
 

@@ -108,11 +108,14 @@ impl<T> Collector<T> {
     pub(crate) fn for_seq(hint: usize) -> Result<Self, OverBudget> {
         let mut c = Self::new();
         let bytes = hint.saturating_mul(core::mem::size_of::<T>());
-        // One block would hold them anyway: no lease needed.
-        if let Some(lease) = budget::lease(bytes).filter(|_| bytes > FIRST_BYTES) {
-            budget::charge(bytes)?;
-            c.cur = Vec::with_capacity(hint);
-            c._lease = Some(lease);
+        // One block would hold them anyway: no lease needed (and no
+        // thread-local touched, on the path of every small collection).
+        if bytes > FIRST_BYTES {
+            if let Some(lease) = budget::lease(bytes) {
+                budget::charge(bytes)?;
+                c.cur = Vec::with_capacity(hint);
+                c._lease = Some(lease);
+            }
         }
         Ok(c)
     }
