@@ -3312,22 +3312,35 @@ fn key2(i: u64) -> String {
         .collect()
 }
 
-/// A count the remaining bytes could hold at one byte an element, followed
-/// by bytes that fail the first element (ten 0xff are an overlong varint):
-/// a decoder that reserves from the count reserves `count × element size`
-/// before failing. Sizes 1 KiB to 64 KiB.
+/// A count the remaining bytes could hold at one byte an element (and at
+/// two, three and four), followed by bytes that fail the first element (ten
+/// 0xff are an overlong varint): a decoder that reserves from the count
+/// reserves `count × element size` before failing. The smaller counts are
+/// the ones a collection may reserve at once (`budget::Lease`, at most 14
+/// bytes per byte left): this is what a lie costs there. Sizes 1 KiB to
+/// 64 KiB.
 fn lying_counts(prefix: &W) -> Vec<Flood> {
-    [1usize << 10, 1 << 12, 1 << 14, 1 << 16]
-        .into_iter()
-        .map(|size| {
+    let mut v = Vec::new();
+    for size in [1usize << 10, 1 << 12, 1 << 14, 1 << 16] {
+        for (k, what) in [
+            (1, "count = bytes left, then garbage"),
+            (2, "count = bytes left ÷ 2, then garbage"),
+            (3, "count = bytes left ÷ 3, then garbage"),
+            (4, "count = bytes left ÷ 4, then garbage"),
+        ] {
             let left = size - prefix.0.len() - 3;
-            Flood {
-                what: "count = bytes left, then garbage",
-                bytes: prefix.clone().v(left as u64).raw(&vec![0xff; left]).bytes(),
+            v.push(Flood {
+                what,
+                bytes: prefix
+                    .clone()
+                    .v((left / k) as u64)
+                    .raw(&vec![0xff; left])
+                    .bytes(),
                 valid: false,
-            }
-        })
-        .collect()
+            });
+        }
+    }
+    v
 }
 
 /// `n` repetitions of `element` after `prefix` and a count, then `suffix`.

@@ -11,9 +11,14 @@
 //! its index) at a bound on it:
 //! - the strings and byte strings the reader hands out;
 //! - the blocks, block list and final vector of every
-//!   [`Collector`](super::collect::Collector);
+//!   [`Collector`](super::collect::Collector), or its leased reservation;
 //! - a dot map's blocks (twice its entries, charged entry by entry, so at
 //!   most one 4 KiB block ahead of its charges) and its index.
+//!
+//! One collection at a time may also reserve its whole declared count at
+//! once, charged before it allocates, when the input bytes left back it
+//! ([`Lease`]): that is how the decode of a long collection stays within
+//! C4's `16 × input` without copying its elements.
 //!
 //! Charged as upper estimates, before the work that allocates:
 //! - the I2 check of a causal value, four dots for each of its dots;

@@ -13,12 +13,12 @@ use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
 use super::budget::{self, Lease, OverBudget, Refusal};
 use crate::error::InvariantViolation;
 
-/// The most a collection allocates before its elements arrive: 4 KiB (at
-/// least 8 elements), never more than the declared count. A larger
-/// preallocation from a claim adds up in nested collections (with 64 KiB, a
-/// map nested six deep in 291 bytes held 109 KB, found by fuzzing); past it,
-/// memory follows the elements actually read, each of which took input
-/// bytes.
+/// The most a collection without the lease ([`Collector::for_seq`])
+/// allocates before its elements arrive: 4 KiB (at least 8 elements), never
+/// more than the declared count. A larger preallocation from a claim adds
+/// up in nested collections (with 64 KiB, a map nested six deep in 291
+/// bytes held 109 KB, found by fuzzing); past it, memory follows the
+/// elements actually read, each of which took input bytes.
 const FIRST_BYTES: usize = 4096;
 
 /// Calls `f(hint, element)` for each element of a sequence, stopping at the
