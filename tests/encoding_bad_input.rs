@@ -3532,6 +3532,21 @@ impl Floods for CausalContext {
                 true,
             ),
         ];
+        // A lying entry count (as many 32-byte entries as 14 bytes per
+        // byte left would reserve), then one replica with all the ranges:
+        // a reservation from the count would add up with the ranges' own
+        // collection (review of the lease, finding 1.1). Truncated.
+        let k = (size - 16) / 2;
+        v.push(flood(
+            "a lying entry count, then one replica with all the ranges",
+            W::of::<Self>()
+                .v((size * 14 / 32) as u64)
+                .v(1)
+                .v(k as u64)
+                .raw(&[1, 1].repeat(k))
+                .bytes(),
+            false,
+        ));
         v.push(flood(
             "distinct replicas, the last without ranges: rejected last",
             build(
@@ -3849,7 +3864,27 @@ fn sequence_floods<T: Subject>(size: usize, unit: impl Fn(W) -> W + Copy) -> Vec
 
 impl Floods for List<u64> {
     fn floods(size: usize) -> Vec<Flood> {
-        sequence_floods::<Self>(size, |w| w.v(1).v(0))
+        let mut v = sequence_floods::<Self>(size, |w| w.v(1).v(0));
+        // A lying item count (as many 104-byte runs as 14 bytes per byte
+        // left would reserve), then one item holding all the content: a
+        // reservation from the count would add up with the content's own
+        // collection (review of the lease, finding 1.1). Truncated.
+        let k = size - 32;
+        v.push(flood(
+            "a lying item count, then one item of all the content",
+            W::of::<Self>()
+                .v((size * 14 / 104) as u64)
+                .dot(1, 1)
+                .v(k as u64)
+                .opt_dot(None)
+                .opt_dot(None)
+                .raw(&[1])
+                .v(k as u64)
+                .raw(&vec![0; k])
+                .bytes(),
+            false,
+        ));
+        v
     }
 }
 

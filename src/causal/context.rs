@@ -619,8 +619,10 @@ mod serde_impl {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             // Checked as they arrive (C4), and each replica's ranges read
             // straight into their inline form.
+            // No lease: an entry's ranges are a nested sequence.
             let raw = crate::encoding::collect::checked_vec(
                 d,
+                false,
                 |prev: Option<&(ReplicaId, RangesIn)>, e: &(ReplicaId, RangesIn)| {
                     if prev.is_some_and(|p| p.0 >= e.0) {
                         return Err(InvariantViolation::Unsorted);

@@ -893,12 +893,13 @@ mod serde_impl {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             // Checked as they arrive (C4); growth bounded from the untrusted
             // count (smallvec's own visitor preallocates it).
-            let dots = crate::encoding::collect::checked_vec(d, |prev: Option<&Dot>, d: &Dot| {
-                if prev.is_some_and(|p| p >= d) {
-                    return Err(InvariantViolation::Unsorted);
-                }
-                Ok(())
-            })?;
+            let dots =
+                crate::encoding::collect::checked_vec(d, true, |prev: Option<&Dot>, d: &Dot| {
+                    if prev.is_some_and(|p| p >= d) {
+                        return Err(InvariantViolation::Unsorted);
+                    }
+                    Ok(())
+                })?;
             DotSet::from_sorted(SmallVec::from_vec(dots))
                 .map_err(crate::encoding::violation::reject)
         }
@@ -913,8 +914,12 @@ mod serde_impl {
 
     impl<'de, V: Deserialize<'de>> Deserialize<'de> for DotFun<V> {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            // Reserved at once (lease) only for values known to nest no
+            // sequence.
+            let flat = crate::encoding::collect::is_flat::<V>();
             let entries = crate::encoding::collect::checked_vec(
                 d,
+                flat,
                 |prev: Option<&(Dot, V)>, e: &(Dot, V)| {
                     if prev.is_some_and(|p| p.0 >= e.0) {
                         return Err(InvariantViolation::Unsorted);

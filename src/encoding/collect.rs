@@ -104,7 +104,10 @@ impl<T> Collector<T> {
 
     /// A collector for a sequence of `hint` declared elements, made when its
     /// visit starts (before any element is read): with the decode's
-    /// [`Lease`], if granted, it reserves all `hint` at once.
+    /// [`Lease`], if granted, it reserves all `hint` at once. Only for
+    /// elements whose reading starts no nested sequence ([`is_flat`]): the
+    /// reservation of a lying count plus a nested collection's blocks and
+    /// final copy could pass C4's bound together.
     pub(crate) fn for_seq(hint: usize) -> Result<Self, OverBudget> {
         let mut c = Self::new();
         let bytes = hint.saturating_mul(core::mem::size_of::<T>());
@@ -179,9 +182,41 @@ impl<T> Collector<T> {
     }
 }
 
+/// Whether a value of type `T` is read from the compact format without
+/// reading any nested sequence, so that a [`Lease`] held while reading
+/// many of them cannot be joined by a nested collection's own blocks (a
+/// lie would then cost the reservation plus that collection, C4). Known
+/// types only (there is no specialisation to ask `T`): anything else is
+/// treated as possibly nested, which only costs the lease.
+pub(crate) fn is_flat<T>() -> bool {
+    use core::any::type_name;
+    let t = type_name::<T>();
+    [
+        type_name::<alloc::string::String>(),
+        type_name::<u8>(),
+        type_name::<u16>(),
+        type_name::<u32>(),
+        type_name::<u64>(),
+        type_name::<u128>(),
+        type_name::<i8>(),
+        type_name::<i16>(),
+        type_name::<i32>(),
+        type_name::<i64>(),
+        type_name::<i128>(),
+        type_name::<bool>(),
+        type_name::<char>(),
+        type_name::<f32>(),
+        type_name::<f64>(),
+        type_name::<(u64, u64)>(),
+    ]
+    .contains(&t)
+}
+
 /// A vector whose every element passes `check(previous, element)` as it
-/// arrives (sortedness, non-zero counters, …).
-pub(crate) fn checked_vec<'de, D, T, C>(d: D, mut check: C) -> Result<Vec<T>, D::Error>
+/// arrives (sortedness, non-zero counters, …). `flat`: whether reading a
+/// `T` reads no nested sequence (see [`is_flat`]); only then may the vector
+/// take the decode's [`Lease`] and reserve its declared count at once.
+pub(crate) fn checked_vec<'de, D, T, C>(d: D, flat: bool, mut check: C) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
@@ -189,7 +224,13 @@ where
 {
     let out = fold_elements(
         d,
-        |hint| Ok(Collector::for_seq(hint)?),
+        |hint| {
+            Ok(if flat {
+                Collector::for_seq(hint)?
+            } else {
+                Collector::new()
+            })
+        },
         |out: &mut Collector<T>, hint, x: T| {
             check(out.last(), &x)?;
             out.push(hint, x)?;
@@ -197,4 +238,50 @@ where
         },
     )?;
     out.finish().map_err(budget::over_budget)
+}
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn c4_a_leased_collector_reserves_its_count_once_and_gives_the_lease_back() {
+        let _scope = budget::open(usize::MAX);
+        budget::note_seq(10_000);
+        let mut c = Collector::<u64>::for_seq(1_000).map_err(|_| ()).unwrap();
+        // The lease is held: a collection nested in it gets none.
+        budget::note_seq(10_000);
+        assert!(budget::lease(8_000).is_none());
+        for i in 0..1_000 {
+            c.push(1_000, i).map_err(|_| ()).unwrap();
+        }
+        let v = c.finish().map_err(|_| ()).unwrap();
+        assert_eq!(v.len(), 1_000);
+        assert_eq!(v.capacity(), 1_000, "reserved once, never copied");
+        // Given back with the collector.
+        budget::note_seq(10_000);
+        assert!(budget::lease(8_000).is_some());
+    }
+
+    #[test]
+    fn c4_a_lease_whose_charge_fails_is_given_back() {
+        let _scope = budget::open(5_000);
+        budget::note_seq(10_000);
+        // 8,000 bytes leased, then refused by the 5,000-byte budget.
+        assert!(Collector::<u64>::for_seq(1_000).is_err());
+        let _ = budget::take_tripped();
+        budget::note_seq(10_000);
+        assert!(budget::lease(4_500).is_some());
+    }
+
+    #[test]
+    fn c4_only_known_flat_types_are_flat() {
+        assert!(is_flat::<u64>());
+        assert!(is_flat::<alloc::string::String>());
+        assert!(is_flat::<(u64, u64)>());
+        assert!(!is_flat::<Vec<u64>>());
+        assert!(!is_flat::<Option<u64>>());
+        assert!(!is_flat::<crate::VersionVector>());
+    }
 }

@@ -218,11 +218,29 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
     }
     fn deserialize_seq<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DecodeError> {
         let n = self.len()?;
+        // For the visitor's collection, which may ask for a lease before it
+        // reads the first element (`budget::lease`). Cleared at that
+        // element and after the visit, so that nothing nested in it, or
+        // after it, finds this sequence's note.
         super::budget::note_seq(self.input.len());
-        self.nested(|r| v.visit_seq(Elements { r, left: n }))
+        let r = self.nested(|r| {
+            v.visit_seq(Elements {
+                r,
+                left: n,
+                noted: true,
+            })
+        });
+        super::budget::note_seq(0);
+        r
     }
     fn deserialize_tuple<V: Visitor<'de>>(self, n: usize, v: V) -> Result<V::Value, DecodeError> {
-        self.nested(|r| v.visit_seq(Elements { r, left: n }))
+        self.nested(|r| {
+            v.visit_seq(Elements {
+                r,
+                left: n,
+                noted: false,
+            })
+        })
     }
     fn deserialize_tuple_struct<V: Visitor<'de>>(
         self,
@@ -234,7 +252,13 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
     }
     fn deserialize_map<V: Visitor<'de>>(self, v: V) -> Result<V::Value, DecodeError> {
         let n = self.len()?;
-        self.nested(|r| v.visit_map(Elements { r, left: n }))
+        self.nested(|r| {
+            v.visit_map(Elements {
+                r,
+                left: n,
+                noted: false,
+            })
+        })
     }
     fn deserialize_struct<V: Visitor<'de>>(
         self,
@@ -263,10 +287,11 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
 
 /// The size hint for `left` more elements when `remaining` input bytes are
 /// left: the declared count, which was checked against the bytes left when
-/// it was read (`left ≤ remaining`). The crate's own collections preallocate
-/// nothing from it and grow towards it as elements arrive
-/// (`encoding::collect`), so an honest count costs no overshoot and a lying
-/// one no memory; serde's own `Vec` caps its preallocation at 1 MiB.
+/// it was read (`left ≤ remaining`). The crate's own collections reserve at
+/// most 4 KiB from it and grow towards it as elements arrive, except one
+/// collection of flat elements at a time, which reserves it at once when
+/// the bytes left back it (`encoding::collect`, `budget::Lease`); serde's
+/// own `Vec` caps its preallocation at 1 MiB.
 fn hint(left: usize, remaining: usize) -> usize {
     left.min(remaining)
 }
@@ -275,6 +300,9 @@ fn hint(left: usize, remaining: usize) -> usize {
 struct Elements<'a, 'de> {
     r: &'a mut Reader<'de>,
     left: usize,
+    /// Whether the sequence's note (`budget::note_seq`) is still to be
+    /// cleared, at the first element.
+    noted: bool,
 }
 
 impl<'de> de::SeqAccess<'de> for Elements<'_, 'de> {
@@ -287,6 +315,10 @@ impl<'de> de::SeqAccess<'de> for Elements<'_, 'de> {
             return Ok(None);
         }
         self.left = self.left.saturating_sub(1);
+        if self.noted {
+            self.noted = false;
+            super::budget::note_seq(0);
+        }
         seed.deserialize(&mut *self.r).map(Some)
     }
     fn size_hint(&self) -> Option<usize> {

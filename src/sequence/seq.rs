@@ -1414,7 +1414,8 @@ pub(crate) mod repr {
         fn read<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             // Gathered in charged blocks, not by serde's `Vec`, which
             // preallocates from the declared count.
-            crate::encoding::collect::checked_vec(d, |_, _| Ok(()))
+            let flat = crate::encoding::collect::is_flat::<T>();
+            crate::encoding::collect::checked_vec(d, flat, |_, _| Ok(()))
         }
     }
 
@@ -1443,7 +1444,7 @@ pub(crate) mod repr {
     }
 
     fn bounded_deletes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<DelRun>, D::Error> {
-        crate::encoding::collect::checked_vec(d, |_, _| Ok(()))
+        crate::encoding::collect::checked_vec(d, true, |_, _| Ok(()))
     }
 
     fn runs_from_items<'de, D, C>(d: D) -> Result<Vec<Run<C>>, D::Error>
@@ -1461,11 +1462,11 @@ pub(crate) mod repr {
                 self,
                 mut seq: A,
             ) -> Result<Vec<Run<C>>, A::Error> {
-                // A hint is a claim of the input: it is reserved at once
-                // only when the input backs it (C4, `budget::Lease`).
+                // A hint is a claim of the input: it only caps the size of
+                // the blocks the items are gathered in (C4; no lease, as an
+                // item's content is a nested sequence).
                 let hint = seq.size_hint().unwrap_or(0);
-                let mut out = crate::encoding::collect::Collector::for_seq(hint)
-                    .map_err(crate::encoding::budget::over_budget)?;
+                let mut out = crate::encoding::collect::Collector::new();
                 while let Some(i) = seq.next_element::<ItemIn<C>>()? {
                     let run = Run {
                         id: i.id,
