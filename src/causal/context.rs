@@ -589,21 +589,29 @@ mod serde_impl {
     impl<'de> Deserialize<'de> for RangesIn {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             // One range (the usual case) stays inline; more are gathered
-            // without reallocating (C4).
-            let mut first: Option<(u64, u64)> = None;
-            let mut more = crate::encoding::collect::Collector::new();
-            crate::encoding::collect::for_each_element(d, |hint, r: (u64, u64)| {
-                match first {
-                    None => first = Some(r),
-                    Some(f) => {
-                        if more.is_empty() {
-                            more.push(hint, f)?;
+            // without reallocating, or reserved at once with the decode's
+            // lease (C4: a range is 16 bytes and at least 2 on the wire).
+            use crate::encoding::collect::{self, Collector};
+            type Gathered = (Option<(u64, u64)>, Collector<(u64, u64)>);
+            let (first, more) = collect::fold_elements(
+                d,
+                |hint| {
+                    let lease = || collect::leasable::<(u64, u64)>(Some(2));
+                    Ok((None, Collector::for_seq(hint, lease)?))
+                },
+                |(first, more): &mut Gathered, hint, r: (u64, u64)| {
+                    match *first {
+                        None => *first = Some(r),
+                        Some(f) => {
+                            if more.is_empty() {
+                                more.push(hint, f)?;
+                            }
+                            more.push(hint, r)?;
                         }
-                        more.push(hint, r)?;
                     }
-                }
-                Ok(())
-            })?;
+                    Ok(())
+                },
+            )?;
             Ok(RangesIn(match first {
                 None => Ranges::new(),
                 Some(_) if !more.is_empty() => Ranges::from_vec(
@@ -622,7 +630,7 @@ mod serde_impl {
             // No lease: an entry's ranges are a nested sequence.
             let raw = crate::encoding::collect::checked_vec(
                 d,
-                false,
+                || false,
                 |prev: Option<&(ReplicaId, RangesIn)>, e: &(ReplicaId, RangesIn)| {
                     if prev.is_some_and(|p| p.0 >= e.0) {
                         return Err(InvariantViolation::Unsorted);

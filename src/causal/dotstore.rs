@@ -880,6 +880,7 @@ pub(crate) fn sorted_entries<K: Ord + Hash + Eq, S: DotStore>(
 #[cfg(feature = "serde")]
 mod serde_impl {
     use super::*;
+    use crate::encoding::collect;
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     /// Wire shape: a sorted sequence of dots.
@@ -893,13 +894,16 @@ mod serde_impl {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             // Checked as they arrive (C4); growth bounded from the untrusted
             // count (smallvec's own visitor preallocates it).
-            let dots =
-                crate::encoding::collect::checked_vec(d, true, |prev: Option<&Dot>, d: &Dot| {
+            let dots = crate::encoding::collect::checked_vec(
+                d,
+                || collect::leasable::<Dot>(Some(2)),
+                |prev: Option<&Dot>, d: &Dot| {
                     if prev.is_some_and(|p| p >= d) {
                         return Err(InvariantViolation::Unsorted);
                     }
                     Ok(())
-                })?;
+                },
+            )?;
             DotSet::from_sorted(SmallVec::from_vec(dots))
                 .map_err(crate::encoding::violation::reject)
         }
@@ -915,11 +919,10 @@ mod serde_impl {
     impl<'de, V: Deserialize<'de>> Deserialize<'de> for DotFun<V> {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             // Reserved at once (lease) only for values known to nest no
-            // sequence.
-            let flat = crate::encoding::collect::is_flat::<V>();
+            // sequence; a dot takes at least 2 bytes.
             let entries = crate::encoding::collect::checked_vec(
                 d,
-                flat,
+                || collect::leasable::<(Dot, V)>(collect::flat_wire::<V>().map(|w| w + 2)),
                 |prev: Option<&(Dot, V)>, e: &(Dot, V)| {
                     if prev.is_some_and(|p| p.0 >= e.0) {
                         return Err(InvariantViolation::Unsorted);

@@ -259,7 +259,7 @@ mod serde_impl {
             // first bad entry, not after all were materialised).
             let entries = crate::encoding::collect::checked_vec(
                 d,
-                true,
+                || crate::encoding::collect::leasable::<(ReplicaId, u64)>(Some(2)),
                 |prev: Option<&(ReplicaId, u64)>, &(r, n): &(ReplicaId, u64)| {
                     if prev.is_some_and(|p| p.0 >= r) {
                         return Err(InvariantViolation::Unsorted);

@@ -15,8 +15,8 @@
 //! - a dot map's blocks (twice its entries, charged entry by entry, so at
 //!   most one 4 KiB block ahead of its charges) and its index.
 //!
-//! One collection at a time may also reserve its whole declared count at
-//! once, charged before it allocates, when the input bytes left back it
+//! One collection of flat elements at a time may also reserve its whole
+//! declared count at once, charged before it allocates, when the input bytes left back it
 //! ([`Lease`]): that is how the decode of a long collection stays within
 //! C4's `16 × input` without copying its elements.
 //!
@@ -158,12 +158,15 @@ pub(crate) fn take_tripped() -> Option<usize> {
     }
 }
 
-/// How many bytes a [`Lease`] may reserve for each input byte left. The
-/// densest valid collection of the crate, the siblings of an
-/// `MvRegister<String>` (3 input bytes for a 40-byte `(Dot, String)`,
-/// 13.3), fits. A lie costs at most this much once, plus what its flat
-/// elements hold (a string's bytes, one per input byte): 15 × input, under
-/// C4's 16.
+/// How many bytes a [`Lease`] may reserve for each input byte left, and
+/// the most bytes an element of a leased collection may take per input
+/// byte it needs (`collect::leasable`). The densest valid collection of
+/// the crate, the siblings of an `MvRegister<String>` (3 input bytes for a
+/// 40-byte `(Dot, String)`, 13.3), fits. A lie costs at most this much of
+/// the bytes left once, plus its elements' strings (one byte per input
+/// byte); an honest leased collection holds at most this much of the bytes
+/// it read. Both stay under C4's 16 × input together with the rest of a
+/// decode, as `c4_*` in `tests/encoding_bad_input.rs` measure.
 #[cfg_attr(not(feature = "std"), allow(dead_code))]
 pub(crate) const LEASE_RATIO: usize = 14;
 
@@ -186,13 +189,13 @@ pub(crate) fn note_seq(input: usize) {
 /// reservation is at most [`LEASE_RATIO`] times the input bytes left: a
 /// liar then wastes at most that much before the elements it claimed fail
 /// to parse and the decode ends. Only one lease is out at a time (decodes
-/// nested in a decode included), and only collections of flat elements ask
-/// for one (`collect::is_flat`): nothing nested in a leased collection
-/// reserves from its count or gathers blocks, so what a lie can waste does
-/// not add up with other memory.
+/// nested in a decode included), and only collections of flat, dense
+/// enough elements ask for one (`collect::leasable`): nothing nested in a
+/// leased collection reserves from its count or gathers blocks.
 #[cfg_attr(not(feature = "std"), allow(dead_code))]
 pub(crate) struct Lease {
-    _private: (),
+    /// Not `Send`: the flag it clears when dropped is this thread's.
+    _thread: core::marker::PhantomData<*const ()>,
 }
 
 /// A [`Lease`] to reserve `bytes` at once for the sequence whose count was
@@ -207,7 +210,9 @@ pub(crate) fn lease(bytes: usize) -> Option<Lease> {
         // Not `then_some`: it would build a `Lease` eagerly, and dropping
         // a refused one would clear the holder's flag.
         if granted {
-            Some(Lease { _private: () })
+            Some(Lease {
+                _thread: core::marker::PhantomData,
+            })
         } else {
             None
         }

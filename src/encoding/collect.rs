@@ -104,16 +104,14 @@ impl<T> Collector<T> {
 
     /// A collector for a sequence of `hint` declared elements, made when its
     /// visit starts (before any element is read): with the decode's
-    /// [`Lease`], if granted, it reserves all `hint` at once. Only for
-    /// elements whose reading starts no nested sequence ([`is_flat`]): the
-    /// reservation of a lying count plus a nested collection's blocks and
-    /// final copy could pass C4's bound together.
-    pub(crate) fn for_seq(hint: usize) -> Result<Self, OverBudget> {
+    /// [`Lease`], if `lease()` says the elements may hold one ([`leasable`])
+    /// and it is granted, it reserves all `hint` at once.
+    pub(crate) fn for_seq(hint: usize, lease: fn() -> bool) -> Result<Self, OverBudget> {
         let mut c = Self::new();
         let bytes = hint.saturating_mul(core::mem::size_of::<T>());
         // One block would hold them anyway: no lease needed (and no
         // thread-local touched, on the path of every small collection).
-        if bytes > FIRST_BYTES {
+        if bytes > FIRST_BYTES && lease() {
             if let Some(lease) = budget::lease(bytes) {
                 budget::charge(bytes)?;
                 c.cur = Vec::with_capacity(hint);
@@ -182,41 +180,67 @@ impl<T> Collector<T> {
     }
 }
 
-/// Whether a value of type `T` is read from the compact format without
-/// reading any nested sequence, so that a [`Lease`] held while reading
-/// many of them cannot be joined by a nested collection's own blocks (a
-/// lie would then cost the reservation plus that collection, C4). Known
-/// types only (there is no specialisation to ask `T`): anything else is
-/// treated as possibly nested, which only costs the lease.
-pub(crate) fn is_flat<T>() -> bool {
+/// The fewest bytes a value of type `T` takes in the compact format, if `T`
+/// is known to be read without any nested sequence ("flat"), else `None`.
+///
+/// A collection may hold a [`Lease`] only if its elements are flat and
+/// dense enough ([`leasable`]). Flat: a nested collection's own blocks,
+/// inside a leased collection whose count lies, would add up with the
+/// reservation (about 30×, found in review). Known types only, compared by
+/// name and size (there is no specialisation to ask `T`; `TypeId` needs
+/// `'static`): anything else is treated as possibly nested, which only
+/// costs the lease.
+pub(crate) fn flat_wire<T>() -> Option<usize> {
+    use alloc::string::String;
     use core::any::type_name;
-    let t = type_name::<T>();
-    [
-        type_name::<alloc::string::String>(),
-        type_name::<u8>(),
-        type_name::<u16>(),
-        type_name::<u32>(),
-        type_name::<u64>(),
-        type_name::<u128>(),
-        type_name::<i8>(),
-        type_name::<i16>(),
-        type_name::<i32>(),
-        type_name::<i64>(),
-        type_name::<i128>(),
-        type_name::<bool>(),
-        type_name::<char>(),
-        type_name::<f32>(),
-        type_name::<f64>(),
-        type_name::<(u64, u64)>(),
-    ]
-    .contains(&t)
+    use core::mem::size_of;
+    fn is<T, U>() -> bool {
+        type_name::<T>() == type_name::<U>() && size_of::<T>() == size_of::<U>()
+    }
+    if is::<T, String>()
+        || is::<T, u8>()
+        || is::<T, u16>()
+        || is::<T, u32>()
+        || is::<T, u64>()
+        || is::<T, u128>()
+        || is::<T, i8>()
+        || is::<T, i16>()
+        || is::<T, i32>()
+        || is::<T, i64>()
+        || is::<T, i128>()
+        || is::<T, bool>()
+        || is::<T, char>()
+    {
+        Some(1)
+    } else if is::<T, f32>() {
+        Some(4)
+    } else if is::<T, f64>() {
+        Some(8)
+    } else if is::<T, (u64, u64)>() {
+        Some(2)
+    } else {
+        None
+    }
+}
+
+/// Whether a collection of `E`, flat elements of at least `min_wire` bytes
+/// each, may hold the [`Lease`]: then `E` takes at most
+/// [`LEASE_RATIO`](budget::LEASE_RATIO) bytes per input byte, so an honest
+/// leased collection never holds more than that ratio of the bytes it read,
+/// and a lie costs that ratio of the bytes left, once.
+pub(crate) fn leasable<E>(min_wire: Option<usize>) -> bool {
+    min_wire.is_some_and(|w| core::mem::size_of::<E>() <= budget::LEASE_RATIO.saturating_mul(w))
 }
 
 /// A vector whose every element passes `check(previous, element)` as it
-/// arrives (sortedness, non-zero counters, …). `flat`: whether reading a
-/// `T` reads no nested sequence (see [`is_flat`]); only then may the vector
-/// take the decode's [`Lease`] and reserve its declared count at once.
-pub(crate) fn checked_vec<'de, D, T, C>(d: D, flat: bool, mut check: C) -> Result<Vec<T>, D::Error>
+/// arrives (sortedness, non-zero counters, …). `lease`: whether the vector
+/// may take the decode's [`Lease`] and reserve its declared count at once
+/// (see [`leasable`]); asked only for collections of more than 4 KiB.
+pub(crate) fn checked_vec<'de, D, T, C>(
+    d: D,
+    lease: fn() -> bool,
+    mut check: C,
+) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
@@ -224,13 +248,7 @@ where
 {
     let out = fold_elements(
         d,
-        |hint| {
-            Ok(if flat {
-                Collector::for_seq(hint)?
-            } else {
-                Collector::new()
-            })
-        },
+        |hint| Ok(Collector::for_seq(hint, lease)?),
         |out: &mut Collector<T>, hint, x: T| {
             check(out.last(), &x)?;
             out.push(hint, x)?;
@@ -249,7 +267,9 @@ mod tests {
     fn c4_a_leased_collector_reserves_its_count_once_and_gives_the_lease_back() {
         let _scope = budget::open(usize::MAX);
         budget::note_seq(10_000);
-        let mut c = Collector::<u64>::for_seq(1_000).map_err(|_| ()).unwrap();
+        let mut c = Collector::<u64>::for_seq(1_000, || true)
+            .map_err(|_| ())
+            .unwrap();
         // The lease is held: a collection nested in it gets none.
         budget::note_seq(10_000);
         assert!(budget::lease(8_000).is_none());
@@ -269,7 +289,7 @@ mod tests {
         let _scope = budget::open(5_000);
         budget::note_seq(10_000);
         // 8,000 bytes leased, then refused by the 5,000-byte budget.
-        assert!(Collector::<u64>::for_seq(1_000).is_err());
+        assert!(Collector::<u64>::for_seq(1_000, || true).is_err());
         let _ = budget::take_tripped();
         budget::note_seq(10_000);
         assert!(budget::lease(4_500).is_some());
@@ -277,11 +297,21 @@ mod tests {
 
     #[test]
     fn c4_only_known_flat_types_are_flat() {
-        assert!(is_flat::<u64>());
-        assert!(is_flat::<alloc::string::String>());
-        assert!(is_flat::<(u64, u64)>());
-        assert!(!is_flat::<Vec<u64>>());
-        assert!(!is_flat::<Option<u64>>());
-        assert!(!is_flat::<crate::VersionVector>());
+        use crate::causal::Dot;
+        assert_eq!(flat_wire::<u64>(), Some(1));
+        assert_eq!(flat_wire::<alloc::string::String>(), Some(1));
+        assert_eq!(flat_wire::<(u64, u64)>(), Some(2));
+        assert_eq!(flat_wire::<Vec<u64>>(), None);
+        assert_eq!(flat_wire::<Option<u64>>(), None);
+        assert_eq!(flat_wire::<crate::VersionVector>(), None);
+        // Dense enough: a register's `(Dot, String)` (40 bytes, 3 on the
+        // wire); not: a list's `String` content (24 bytes, 1 on the wire).
+        assert!(leasable::<(Dot, alloc::string::String)>(
+            flat_wire::<alloc::string::String>().map(|w| w + 2)
+        ));
+        assert!(!leasable::<alloc::string::String>(flat_wire::<
+            alloc::string::String,
+        >()));
+        assert!(!leasable::<Vec<u64>>(flat_wire::<Vec<u64>>()));
     }
 }

@@ -1414,8 +1414,12 @@ pub(crate) mod repr {
         fn read<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             // Gathered in charged blocks, not by serde's `Vec`, which
             // preallocates from the declared count.
-            let flat = crate::encoding::collect::is_flat::<T>();
-            crate::encoding::collect::checked_vec(d, flat, |_, _| Ok(()))
+            use crate::encoding::collect;
+            collect::checked_vec(
+                d,
+                || collect::leasable::<T>(collect::flat_wire::<T>()),
+                |_, _| Ok(()),
+            )
         }
     }
 
@@ -1444,7 +1448,9 @@ pub(crate) mod repr {
     }
 
     fn bounded_deletes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<DelRun>, D::Error> {
-        crate::encoding::collect::checked_vec(d, true, |_, _| Ok(()))
+        // A delete run takes at least 6 bytes (two dots, a length, a flag).
+        use crate::encoding::collect;
+        collect::checked_vec(d, || collect::leasable::<DelRun>(Some(6)), |_, _| Ok(()))
     }
 
     fn runs_from_items<'de, D, C>(d: D) -> Result<Vec<Run<C>>, D::Error>
