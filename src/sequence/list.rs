@@ -85,12 +85,12 @@ impl<T: Clone + PartialEq + Debug> List<T> {
             return None;
         }
         let p = self.seq.tree.find_visible(index as u64);
-        self.seq.tree.run(p)?.content.get(p.off as usize)
+        self.seq.tree.run(p)?.content().get(p.off as usize)
     }
 
     /// The visible elements in order.
     pub fn iter(&self) -> impl Iterator<Item = &T> + '_ {
-        self.seq.live_runs().flat_map(|r| r.content.iter())
+        self.seq.live_runs().flat_map(|r| r.content().iter())
     }
 
     /// The visible elements, cloned.

@@ -389,14 +389,7 @@ impl<C: Content> Seq<C> {
         };
         let left = left_pos.and_then(|p| self.tree.id_at(p));
         let right = self.tree.id_at(pos);
-        let run = Run {
-            id: first,
-            len: n,
-            left,
-            right,
-            deleted: false,
-            content,
-        };
+        let run = Run::new(first, n, left, right, Some(content));
         self.ctx
             .insert_range(replica, first.counter, first.counter + n - 1);
         let delta = Self::from_local_run(run.clone());
@@ -630,8 +623,7 @@ impl<C: Content> Seq<C> {
         let mut push = |a: u64, b: u64, is_dead: bool| {
             let mut piece = run.slice(a - s, b - s);
             if is_dead {
-                piece.deleted = true;
-                piece.content = C::default();
+                piece.tombstone();
             }
             out.push(piece);
         };
@@ -683,8 +675,7 @@ impl<C: Content> Seq<C> {
         let (r, s, e) = (run.id.replica, run.id.counter, run.end());
         let dead = covered(self.deleted.replica_ranges(r), s, e);
         if dead.len() == 1 && dead[0] == (s, e) {
-            run.deleted = true;
-            run.content = C::default();
+            run.tombstone();
         }
         let mut slot = Some(run);
         let extended = match left_pos {
@@ -953,8 +944,7 @@ impl<C: Content> Seq<C> {
             .first()
             .is_some_and(|&(a, b)| a == r.id.counter && b == r.end())
             {
-                r.deleted = true;
-                r.content = C::default();
+                r.tombstone();
             }
         }
         s.integrate_all(causal_stack(items));
@@ -1007,7 +997,7 @@ impl<C: Content> Seq<C> {
         if r.len == 0 || d.counter > max || r.len > max - d.counter + 1 {
             return Err(InvariantViolation::MalformedItem { dot: d });
         }
-        let units = r.content.units() as u64;
+        let units = r.content_units() as u64;
         if (r.deleted && units != 0) || (!r.deleted && units != r.len) {
             return Err(InvariantViolation::MalformedItem { dot: d });
         }
@@ -1121,19 +1111,13 @@ impl<C: Content> Seq<C> {
                         return Err(InvariantViolation::ConflictingDot { dot: d });
                     }
                     if !m.deleted && !r.deleted {
-                        let x = m.content.slice_units(
-                            (c - m.id.counter) as usize,
-                            (end - m.id.counter) as usize,
-                        );
-                        let y = r.content.slice_units(
-                            (c - r.id.counter) as usize,
-                            (end - r.id.counter) as usize,
-                        );
+                        let x = m.content_slice(c - m.id.counter, end - m.id.counter);
+                        let y = r.content_slice(c - r.id.counter, end - r.id.counter);
                         if x != y {
                             // Name the first unit that differs (error path only).
                             let n = (end - c) as usize;
                             let k = (0..n)
-                                .find(|&k| x.slice_units(k, k + 1) != y.slice_units(k, k + 1))
+                                .find(|&k| x.slice_units(k, k + 1, n) != y.slice_units(k, k + 1, n))
                                 .unwrap_or(0);
                             return Err(InvariantViolation::ConflictingDot {
                                 dot: Dot::new(d.replica, c + k as u64),
@@ -1263,7 +1247,7 @@ mod tests {
                 .unwrap();
             s.check_tree();
         }
-        let text: String = s.live_runs().map(|r| r.content.as_str()).collect();
+        let text: String = s.live_runs().map(|r| r.content()).collect();
         assert_eq!(text.len(), 200);
         assert_eq!(text.matches('z').count(), 50);
     }
@@ -1286,7 +1270,7 @@ mod tests {
                         // One insert in four at the end (leaves split
                         // unevenly there).
                         let i = if i % 4 == 0 { s.len() } else { u64::from(i) % (s.len() + 1) };
-                        let before: String = s.live_runs().map(|r| r.content.as_str()).collect();
+                        let before: String = s.live_runs().map(|r| r.content()).collect();
                         let n = text.chars().count() as u64;
                         let d = s.insert(ReplicaId::new(u64::from(r) + 1), i, text.clone(), n).unwrap();
                         let id = d.canonical_items()[0].id;
@@ -1297,7 +1281,7 @@ mod tests {
                         let mut model = before.clone();
                         let b = model.char_indices().nth(i as usize).map_or(model.len(), |x| x.0);
                         model.insert_str(b, &text);
-                        let now: String = s.live_runs().map(|r| r.content.as_str()).collect();
+                        let now: String = s.live_runs().map(|r| r.content()).collect();
                         prop_assert_eq!(now, model);
                         log[r as usize].push(d);
                     }
@@ -1474,14 +1458,7 @@ pub(crate) mod repr {
                 let hint = seq.size_hint().unwrap_or(0);
                 let mut out = crate::encoding::collect::Collector::new();
                 while let Some(i) = seq.next_element::<ItemIn<C>>()? {
-                    let run = Run {
-                        id: i.id,
-                        len: i.len,
-                        left: i.left,
-                        right: i.right,
-                        deleted: i.content.is_none(),
-                        content: i.content.map(|c| c.0).unwrap_or_default(),
-                    };
+                    let run = Run::new(i.id, i.len, i.left, i.right, i.content.map(|c| c.0));
                     // Checked as it arrives: bad items are not collected.
                     Seq::check_item(&run).map_err(crate::encoding::violation::reject)?;
                     out.push(hint, run)
@@ -1504,7 +1481,7 @@ pub(crate) mod repr {
                         len: r.len,
                         left: r.left,
                         right: r.right,
-                        content: (!r.deleted).then_some(r.content),
+                        content: r.into_content(),
                     })
                     .collect(),
                 deletes: self.canonical_deletes(),

@@ -79,7 +79,7 @@ impl Text {
 
     /// The visible text as string slices, in order.
     pub fn chunks(&self) -> impl Iterator<Item = &str> + '_ {
-        self.seq.live_runs().map(|r| r.content.as_str())
+        self.seq.live_runs().map(|r| r.content())
     }
 
     /// Inserts `text` before char `index` (`≤ len`) on behalf of `replica`.
@@ -135,10 +135,10 @@ impl Text {
         for r in self.seq.live_runs() {
             let n = r.len as usize;
             if left <= n {
-                return Ok(out + inner(r.content.as_str(), left));
+                return Ok(out + inner(r.content(), left));
             }
             left -= n;
-            out += whole(r.content.as_str());
+            out += whole(r.content());
         }
         Ok(out)
     }

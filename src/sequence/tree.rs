@@ -588,8 +588,7 @@ impl<C: Content> Tree<C> {
             at += 1;
         }
         let r = &mut runs[at];
-        r.deleted = true;
-        r.content = C::default();
+        r.tombstone();
         let n = r.len as i64;
         // Merge with a deleted neighbour that continues it.
         if at + 1 < runs.len() && runs[at].can_append(&runs[at + 1]) {
