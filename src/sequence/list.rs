@@ -1,5 +1,6 @@
 //! `List<T>`: a replicated sequence of values.
 
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::fmt::Debug;
 use core::ops::Range;
@@ -37,7 +38,7 @@ use crate::causal::{CausalContext, ReplicaId};
 /// ```
 #[derive(Clone, Debug)]
 pub struct List<T> {
-    seq: Seq<Vec<T>>,
+    seq: Seq<VecDeque<T>>,
 }
 
 impl<T> Default for List<T> {
@@ -107,7 +108,7 @@ impl<T: Clone + PartialEq + Debug> List<T> {
         value: T,
     ) -> Result<Self, IndexError> {
         self.seq
-            .insert(replica, index as u64, alloc::vec![value], 1)
+            .insert(replica, index as u64, VecDeque::from([value]), 1)
             .map(|seq| List { seq })
     }
 
@@ -119,7 +120,7 @@ impl<T: Clone + PartialEq + Debug> List<T> {
         index: usize,
         values: impl IntoIterator<Item = T>,
     ) -> Result<Self, IndexError> {
-        let v: Vec<T> = values.into_iter().collect();
+        let v: VecDeque<T> = values.into_iter().collect();
         let n = v.len() as u64;
         self.seq
             .insert(replica, index as u64, v, n)
@@ -183,7 +184,7 @@ seq_impls!(
     impl[T: Clone + PartialEq + Debug]
     ser[T: Clone + PartialEq + Debug + serde::Serialize]
     de['de, T: Clone + PartialEq + Debug + serde::Deserialize<'de>]
-    List<T>, Vec<T>
+    List<T>, VecDeque<T>
 );
 
 impl<T: Clone + Eq + Debug> Eq for List<T> {}

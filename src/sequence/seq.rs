@@ -189,8 +189,8 @@ fn causal_stack<C: Content>(mut runs: Vec<Run<C>>) -> Vec<Run<C>> {
         path.push((start, 0));
         while let Some(&mut (i, ref mut next)) = path.last_mut() {
             let origin = match *next {
-                0 => runs[i].left,
-                1 => runs[i].right,
+                0 => runs[i].left(),
+                1 => runs[i].right(),
                 _ => {
                     state[i] = 2;
                     order.push(i);
@@ -410,7 +410,7 @@ impl<C: Content> Seq<C> {
         let mut d = Self::default();
         d.ctx
             .insert_range(run.id.replica, run.id.counter, run.end() - 1);
-        match run.left.or(run.right) {
+        match run.left().or(run.right()) {
             Some(missing) => d.pending.push((missing, run)),
             None => d.tree.insert(d.tree.start(), run),
         }
@@ -542,7 +542,7 @@ impl<C: Content> Seq<C> {
 
     /// The first origin of `run` that is not integrated.
     fn missing_origin(&self, run: &Run<C>) -> Option<Dot> {
-        [run.left, run.right]
+        [run.left(), run.right()]
             .into_iter()
             .flatten()
             .find(|&o| !self.tree.contains(o))
@@ -653,7 +653,7 @@ impl<C: Content> Seq<C> {
     /// YjsMod formulation of reference-crdts / diamond-types). Returns the
     /// scan steps it took.
     fn integrate(&mut self, mut run: Run<C>) -> u64 {
-        let left_pos = match run.left {
+        let left_pos = match run.left() {
             Some(l) => match self.tree.find_id(l) {
                 Some(p) => Some(p),
                 None => {
@@ -667,7 +667,7 @@ impl<C: Content> Seq<C> {
             Some(p) => self.tree.after(p),
             None => self.tree.start(),
         };
-        let (dest, steps) = if self.tree.id_at(start) == run.right {
+        let (dest, steps) = if self.tree.id_at(start) == run.right() {
             (start, 0)
         } else {
             self.scan(&run, left_pos, start)
@@ -712,7 +712,7 @@ impl<C: Content> Seq<C> {
             Some(p) => tree.offset_of(p, true) as i64,
             None => -1,
         };
-        let right_abs = abs(run.right, tot as i64);
+        let right_abs = abs(run.right(), tot as i64);
         let mut cur = start;
         let mut cur_abs = left_abs + 1;
         let mut dest = cur;
@@ -729,11 +729,11 @@ impl<C: Content> Seq<C> {
             let Some(other) = tree.run(cur) else { break };
             let k = cur.off;
             let oleft = if k == 0 {
-                abs(other.left, -1)
+                abs(other.left(), -1)
             } else {
                 cur_abs - 1
             };
-            let oright = abs(other.right, tot as i64);
+            let oright = abs(other.right(), tot as i64);
             if oleft < left_abs {
                 break;
             } else if oleft == left_abs {
@@ -985,6 +985,14 @@ impl<C: Content> Seq<C> {
     /// items is rejected at the first (C4); [`Self::check_parts`] runs them
     /// on in-memory states.
     pub(crate) fn check_item(r: &Run<C>) -> Result<(), InvariantViolation> {
+        Self::check_item_with(r, [r.left(), r.right()])
+    }
+
+    /// [`Self::check_item`] with the item's origins as read.
+    pub(crate) fn check_item_with(
+        r: &Run<C>,
+        origins: [Option<Dot>; 2],
+    ) -> Result<(), InvariantViolation> {
         // A run longer than the crate's unit bound is that error first.
         if r.len > MAX_UNITS {
             return Err(InvariantViolation::SequenceTooLong { limit: MAX_UNITS });
@@ -1001,7 +1009,7 @@ impl<C: Content> Seq<C> {
         if (r.deleted && units != 0) || (!r.deleted && units != r.len) {
             return Err(InvariantViolation::MalformedItem { dot: d });
         }
-        for o in [r.left, r.right].into_iter().flatten() {
+        for o in origins.into_iter().flatten() {
             if o.counter == 0 {
                 return Err(InvariantViolation::ZeroDot { replica: o.replica });
             }
@@ -1107,18 +1115,14 @@ impl<C: Content> Seq<C> {
                         return Err(InvariantViolation::ConflictingDot { dot: d });
                     };
                     let end = b.min(m.end());
-                    if unit_left(m, c) != unit_left(r, c) || m.right != r.right {
+                    if unit_left(m, c) != unit_left(r, c) || m.right() != r.right() {
                         return Err(InvariantViolation::ConflictingDot { dot: d });
                     }
                     if !m.deleted && !r.deleted {
                         let x = m.content_slice(c - m.id.counter, end - m.id.counter);
                         let y = r.content_slice(c - r.id.counter, end - r.id.counter);
-                        if x != y {
-                            // Name the first unit that differs (error path only).
-                            let n = (end - c) as usize;
-                            let k = (0..n)
-                                .find(|&k| x.slice_units(k, k + 1, n) != y.slice_units(k, k + 1, n))
-                                .unwrap_or(0);
+                        if let Some(k) = x.first_difference(&y) {
+                            // Name the first unit that differs.
                             return Err(InvariantViolation::ConflictingDot {
                                 dot: Dot::new(d.replica, c + k as u64),
                             });
@@ -1275,9 +1279,9 @@ mod tests {
                         let d = s.insert(ReplicaId::new(u64::from(r) + 1), i, text.clone(), n).unwrap();
                         let id = d.canonical_items()[0].id;
                         let run = d.canonical_items()[0].clone();
-                        prop_assert_eq!(s.neighbours(id).map(|x| x.0), Some(run.left));
+                        prop_assert_eq!(s.neighbours(id).map(|x| x.0), Some(run.left()));
                         let last = Dot::new(id.replica, id.counter + n - 1);
-                        prop_assert_eq!(s.neighbours(last).map(|x| x.1), Some(run.right));
+                        prop_assert_eq!(s.neighbours(last).map(|x| x.1), Some(run.right()));
                         let mut model = before.clone();
                         let b = model.char_indices().nth(i as usize).map_or(model.len(), |x| x.0);
                         model.insert_str(b, &text);
@@ -1394,16 +1398,20 @@ pub(crate) mod repr {
         fn read<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error>;
     }
 
-    impl<'de, T: Clone + PartialEq + core::fmt::Debug + Deserialize<'de>> ContentIn<'de> for Vec<T> {
+    impl<'de, T: Clone + PartialEq + core::fmt::Debug + Deserialize<'de>> ContentIn<'de>
+        for alloc::collections::VecDeque<T>
+    {
         fn read<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             // Gathered in charged blocks, not by serde's `Vec`, which
             // preallocates from the declared count.
             use crate::encoding::collect;
+            // A ring buffer is made from the vector without a copy.
             collect::checked_vec(
                 d,
                 || collect::leasable::<T>(collect::flat_wire::<T>()),
                 |_, _| Ok(()),
             )
+            .map(Self::from)
         }
     }
 
@@ -1460,7 +1468,10 @@ pub(crate) mod repr {
                 while let Some(i) = seq.next_element::<ItemIn<C>>()? {
                     let run = Run::new(i.id, i.len, i.left, i.right, i.content.map(|c| c.0));
                     // Checked as it arrives: bad items are not collected.
-                    Seq::check_item(&run).map_err(crate::encoding::violation::reject)?;
+                    // The origins are checked as read: a run packs "no
+                    // origin" as counter 0, which the check rejects.
+                    Seq::check_item_with(&run, [i.left, i.right])
+                        .map_err(crate::encoding::violation::reject)?;
                     out.push(hint, run)
                         .map_err(crate::encoding::budget::over_budget)?;
                 }
@@ -1479,8 +1490,8 @@ pub(crate) mod repr {
                     .map(|r| Item {
                         id: r.id,
                         len: r.len,
-                        left: r.left,
-                        right: r.right,
+                        left: r.left(),
+                        right: r.right(),
                         content: r.into_content(),
                     })
                     .collect(),
