@@ -94,6 +94,21 @@ fn forged_text(size: usize, siblings: bool) -> Vec<u8> {
     out
 }
 
+/// C6: one replica's run of `n` two-byte chars with another replica's
+/// char after every other one, typed back to front, so that each insert
+/// splits the head of what is left of the run (a decode splits it the same
+/// way). With near-linear splits the time per input byte stays flat as `n`
+/// grows; copying the tail at every split made it quadratic.
+fn split_run_text(n: usize) -> Text {
+    let (a, b) = (ReplicaId::new(1), ReplicaId::new(2));
+    let mut t = Text::new();
+    t.insert(a, 0, &"\u{e9}".repeat(n)).unwrap();
+    for i in (0..n / 2).rev() {
+        t.insert(b, 2 * i + 1, "b").unwrap();
+    }
+    t
+}
+
 fn valid_orset(n: u64) -> OrSet<u64> {
     let mut s = OrSet::new();
     for i in 0..n {
@@ -161,6 +176,12 @@ fn decode_group(c: &mut Criterion) {
             b.iter(|| black_box(encoding::decode::<Text>(black_box(bytes))))
         });
     }
+    let split: Vec<Vec<u8>> = [1 << 12, 1 << 15]
+        .map(|n| encoding::encode(&split_run_text(n)).unwrap())
+        .into();
+    for bytes in &split {
+        decode_bench::<Text>(&mut g, "text_one_run_split", bytes);
+    }
     let sets = [
         (
             "orset_valid",
@@ -178,7 +199,13 @@ fn decode_group(c: &mut Criterion) {
     assert_eq!(register.values().len(), 20_000);
     let siblings = encoding::encode(&register).unwrap();
     decode_bench::<MvRegister<String>>(&mut g, "mvregister_siblings", &siblings);
-    for size in [inputs[0].1.len(), sets[0].1.len(), siblings.len()] {
+    for size in [
+        inputs[0].1.len(),
+        sets[0].1.len(),
+        siblings.len(),
+        split[0].len(),
+        split[1].len(),
+    ] {
         let plain = baseline(size);
         g.throughput(Throughput::Bytes(plain.len() as u64));
         g.bench_with_input(
