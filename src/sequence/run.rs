@@ -394,9 +394,13 @@ impl<'de> serde::Deserialize<'de> for Utf8 {
 struct Origin(Dot);
 
 impl Origin {
+    /// Every "none" packs to the same dot, so origins compare as options.
     #[inline]
     fn new(o: Option<Dot>) -> Self {
-        Origin(o.unwrap_or(Dot::new(crate::causal::ReplicaId::new(0), 0)))
+        match o {
+            Some(d) if d.counter != 0 => Origin(d),
+            _ => Origin(Dot::new(crate::causal::ReplicaId::new(0), 0)),
+        }
     }
 
     #[inline]
@@ -878,6 +882,23 @@ mod tests {
         let mut c = c;
         c.tombstone();
         assert_eq!(alloc::rc::Rc::strong_count(&probe), 1);
+    }
+
+    /// A packed origin reads back as it was given, and every "none" (an
+    /// origin with counter 0 included) is the same none.
+    #[test]
+    fn packed_origins_read_back() {
+        let r = ReplicaId::new(5);
+        let run = |left, right| Run::new(Dot::new(r, 9), 1, left, right, Some(Utf8::from("x")));
+        let (a, b) = (Dot::new(ReplicaId::new(0), 3), Dot::new(r, 1));
+        let x = run(Some(a), Some(b));
+        assert_eq!(
+            (x.left(), x.right(), x.left_of(0)),
+            (Some(a), Some(b), Some(a))
+        );
+        let y = run(None, None);
+        assert_eq!((y.left(), y.right()), (None, None));
+        assert_eq!(run(Some(Dot::new(r, 0)), None), y);
     }
 
     /// The start offset lives in the padding: a text run is no larger for
