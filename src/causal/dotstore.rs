@@ -955,7 +955,7 @@ mod serde_impl {
             // vector, no table grown or reserved on the strength of the
             // declared count (C4). One entry stays inline.
             use crate::causal::table::Unindexed;
-            use crate::encoding::budget;
+            use crate::encoding::budget::{self, Refusal};
             let mut one: Option<(K, S)> = None;
             let mut more = Unindexed::new();
             crate::encoding::collect::for_each_element(d, |_, (k, v): (K, S)| {
@@ -979,10 +979,10 @@ mod serde_impl {
                     let entry = 2 * core::mem::size_of::<(K, S)>();
                     if let Some((k0, v0)) = one.take() {
                         budget::charge(entry)?;
-                        more.push(k0, v0);
+                        more.push(k0, v0).map_err(|_| Refusal::TooManyEntries)?;
                     }
                     budget::charge(entry)?;
-                    more.push(k, v);
+                    more.push(k, v).map_err(|_| Refusal::TooManyEntries)?;
                 }
                 Ok(())
             })?;

@@ -39,6 +39,24 @@ const fn block_shift(entry_size: usize) -> u32 {
     }
 }
 
+/// A position in the index: 4 bytes, not 8, so that an index slot is 5
+/// bytes with its control byte (C4: at up to 2.3 slots per entry, that is
+/// 9 bytes an entry saved). A map holds at most [`MAX_LEN`] entries.
+type Pos = u32;
+
+/// The most entries a map holds: every position fits a [`Pos`]. Such a map
+/// takes over 100 GiB; a decoder rejects a longer one with an error
+/// ([`Unindexed::push`]).
+pub(crate) const MAX_LEN: usize = Pos::MAX as usize;
+
+/// `p` as an index position (`p < len ≤ MAX_LEN`).
+fn pos(p: usize) -> Pos {
+    match Pos::try_from(p) {
+        Ok(p) => p,
+        Err(_) => panic!("a map holds at most 2^32 - 1 entries"),
+    }
+}
+
 /// A map from `K` to `V` (see the module docs).
 #[derive(Clone)]
 pub(crate) struct Table<K, V> {
@@ -50,7 +68,7 @@ pub(crate) struct Table<K, V> {
     /// Number of entries.
     len: usize,
     /// The position of every entry, hashed by its key.
-    index: HashTable<usize>,
+    index: HashTable<Pos>,
     hasher: DefaultHashBuilder,
 }
 
@@ -96,7 +114,12 @@ impl<K, V> Table<K, V> {
     }
 
     /// Appends an entry at position `len` (the index is the caller's).
+    ///
+    /// # Panics
+    ///
+    /// If the map already holds [`MAX_LEN`] entries.
     fn push(&mut self, k: K, v: V) -> usize {
+        assert!(self.len < MAX_LEN, "a map holds at most 2^32 - 1 entries");
         let block = Self::BLOCK;
         match self.blocks.last_mut() {
             Some(last) if last.len() < block => {
@@ -141,7 +164,9 @@ impl<K: Hash + Eq, V> Table<K, V> {
 
     fn find(&self, hash: u64, k: &K) -> Option<usize> {
         let blocks = &self.blocks;
-        self.index.find(hash, |&p| at(blocks, p).0 == *k).copied()
+        self.index
+            .find(hash, |&p| at(blocks, p as usize).0 == *k)
+            .map(|&p| p as usize)
     }
 
     /// Indexes the entry at position `p` under `hash`.
@@ -152,7 +177,9 @@ impl<K: Hash + Eq, V> Table<K, V> {
             hasher,
             ..
         } = self;
-        index.insert_unique(hash, p, |&q| hasher.hash_one(&at(blocks, q).0));
+        index.insert_unique(hash, pos(p), |&q| {
+            hasher.hash_one(&at(blocks, q as usize).0)
+        });
     }
 
     /// The value of `k`.
@@ -182,7 +209,7 @@ impl<K: Hash + Eq, V> Table<K, V> {
     /// Removes the entry at position `p`, whose key hashes to `hash`: the
     /// last entry moves into its place.
     fn remove_at(&mut self, hash: u64, p: usize) -> (K, V) {
-        if let Ok(slot) = self.index.find_entry(hash, |&q| q == p) {
+        if let Ok(slot) = self.index.find_entry(hash, |&q| q as usize == p) {
             slot.remove();
         }
         let last = self.len - 1;
@@ -194,8 +221,8 @@ impl<K: Hash + Eq, V> Table<K, V> {
         }
         let old = mem::replace(at_mut(&mut self.blocks, p), moved);
         let h = self.hash(&at(&self.blocks, p).0);
-        if let Some(slot) = self.index.find_mut(h, |&q| q == last) {
-            *slot = p;
+        if let Some(slot) = self.index.find_mut(h, |&q| q as usize == last) {
+            *slot = pos(p);
         }
         old
     }
@@ -238,7 +265,7 @@ impl<K: Hash + Eq, V> Table<K, V> {
             hasher,
             ..
         } = self;
-        index.reserve(n, |&q| hasher.hash_one(&at(blocks, q).0));
+        index.reserve(n, |&q| hasher.hash_one(&at(blocks, q as usize).0));
     }
 
     /// A map of `entries`, whose keys must be distinct (tests).
@@ -246,11 +273,16 @@ impl<K: Hash + Eq, V> Table<K, V> {
     pub(crate) fn from_distinct(entries: impl IntoIterator<Item = (K, V)>) -> Self {
         let mut t = Unindexed::new();
         for (k, v) in entries {
-            t.push(k, v);
+            assert!(t.push(k, v).is_ok(), "fewer than MAX_LEN entries");
         }
         t.index()
     }
 }
+
+/// A map that holds [`MAX_LEN`] entries refused one more.
+#[cfg(any(feature = "serde", test))]
+#[derive(Debug)]
+pub(crate) struct Full;
 
 /// A table being filled with entries whose keys are distinct (a decoded
 /// map's keys are strictly sorted): they go into blocks as they come, and
@@ -274,9 +306,14 @@ impl<K: Hash + Eq, V> Unindexed<K, V> {
         self.0.blocks.last()?.last().map(|(k, _)| k)
     }
 
-    /// Appends an entry; its key must differ from every other's.
-    pub(crate) fn push(&mut self, k: K, v: V) {
+    /// Appends an entry; its key must differ from every other's. Refused
+    /// (`Err`) when the map already holds [`MAX_LEN`] entries.
+    pub(crate) fn push(&mut self, k: K, v: V) -> Result<(), Full> {
+        if self.0.len >= MAX_LEN {
+            return Err(Full);
+        }
         self.0.push(k, v);
+        Ok(())
     }
 
     /// What [`index`](Self::index) allocates for `len` entries, at most:
@@ -293,7 +330,7 @@ impl<K: Hash + Eq, V> Unindexed<K, V> {
                 .next_power_of_two(),
         };
         buckets
-            .saturating_mul(core::mem::size_of::<usize>() + 1)
+            .saturating_mul(core::mem::size_of::<Pos>() + 1)
             .saturating_add(32)
     }
 
@@ -487,6 +524,30 @@ mod tests {
         assert_eq!(t.blocks.len(), 10_000usize.div_ceil(block));
         // Blocks after the first are allocated whole, never grown.
         assert!(t.blocks.iter().skip(1).all(|b| b.capacity() == block));
+    }
+
+    /// A full map (its length set by hand: 2^32 entries do not fit in a
+    /// test) refuses a decoded entry with an error and panics on an insert,
+    /// before touching its blocks or index.
+    #[test]
+    fn a_map_of_max_len_entries_takes_no_more() {
+        let mut u = Unindexed::<u32, u32>::new();
+        assert!(u.push(1, 1).is_ok());
+        u.0.len = MAX_LEN;
+        assert!(u.push(2, 2).is_err());
+        assert_eq!(u.0.blocks.iter().map(Vec::len).sum::<usize>(), 1);
+
+        let mut t = Table::<u32, u32> {
+            len: MAX_LEN,
+            ..Table::default()
+        };
+        let full = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            t.insert(7, 7);
+        }));
+        assert!(full.is_err());
+        assert!(t.blocks.is_empty() && t.index.is_empty());
+        // The last position still fits the index.
+        assert_eq!(pos(MAX_LEN - 1), u32::MAX - 1);
     }
 
     #[test]

@@ -238,6 +238,8 @@ pub(crate) enum Refusal {
     Invalid(crate::error::InvariantViolation),
     /// Decoding it would allocate past [`Limits::max_alloc`](super::Limits::max_alloc).
     OverBudget,
+    /// A map would hold more entries than a map can (2^32 - 1).
+    TooManyEntries,
 }
 
 impl From<crate::error::InvariantViolation> for Refusal {
@@ -257,6 +259,7 @@ pub(crate) fn refuse<E: serde::de::Error>(r: Refusal) -> E {
     match r {
         Refusal::Invalid(v) => super::violation::reject(v),
         Refusal::OverBudget => over_budget(OverBudget),
+        Refusal::TooManyEntries => E::custom("a map holds at most 2^32 - 1 entries"),
     }
 }
 
