@@ -3776,7 +3776,18 @@ impl Floods for MapSetUw {
 
 impl Floods for MapCounterRw {
     fn floods(size: usize) -> Vec<Flood> {
-        map_floods::<Self>(size, 16, |w, i| w.v(1).dot(1, 2 * i).v(1).v(0))
+        let mut v = map_floods::<Self>(size, 16, |w, i| w.v(1).dot(1, 2 * i).v(1).v(0));
+        // Removed keys: no presence, one remove marker (boxed in memory), an
+        // empty counter. About 11 bytes each.
+        let m = worst_count(size, 11);
+        v.extend(covered_and_uncovered::<Self>(
+            "3-char keys, a remove marker each",
+            "3-char keys, a remove marker each, empty context: rejected last",
+            m,
+            |w, i| w.str(&key3(i)).v(0).v(1).dot(1, i).v(0),
+            |w| w.ctx(&[(1, &[(1, m)])]),
+        ));
+        v
     }
 }
 

@@ -1,7 +1,108 @@
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use crate::causal::{CausalContext, CausalCrdt, Dot, DotSet, DotStore};
 use crate::error::InvariantViolation;
+
+/// An entry's remove markers: a [`DotSet`] behind a box, absent when empty.
+///
+/// Only [`RemoveWins`](crate::RemoveWins) maps place markers, and only on
+/// removed keys, so nearly every entry has none. Boxed, they cost 8 bytes
+/// per entry instead of a `DotSet`'s 24, at every nesting level: the densest
+/// nested-map input holds two entries per 18 wire bytes (C4, decision 0008).
+///
+/// Invariant: a box holds at least one dot, so that equal marker sets are
+/// equal values.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct Markers(Option<Box<DotSet>>);
+
+impl Markers {
+    /// The marker set of one dot.
+    pub(crate) fn single(dot: Dot) -> Self {
+        Self(Some(Box::new(DotSet::single(dot))))
+    }
+
+    /// Boxes `set`, unless it is empty.
+    fn from_set(set: DotSet) -> Self {
+        if set.is_empty() {
+            Self(None)
+        } else {
+            Self(Some(Box::new(set)))
+        }
+    }
+
+    /// Whether there is no marker.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// The markers, sorted.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = Dot> + '_ {
+        self.0.iter().flat_map(|set| set.iter())
+    }
+}
+
+impl core::fmt::Debug for Markers {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+impl DotStore for Markers {
+    fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
+    fn for_each_dot(&self, f: &mut dyn FnMut(Dot)) {
+        if let Some(set) = &self.0 {
+            set.for_each_dot(f);
+        }
+    }
+
+    fn join_store(
+        &mut self,
+        ctx: &CausalContext,
+        other: Self,
+        other_ctx: &CausalContext,
+        scan: bool,
+    ) -> bool {
+        let other = other.0.map_or_else(DotSet::new, |set| *set);
+        match &mut self.0 {
+            Some(mine) => {
+                let changed = mine.join_store(ctx, other, other_ctx, scan);
+                if mine.is_empty() {
+                    self.0 = None;
+                }
+                changed
+            }
+            None if other.is_empty() => false,
+            None => {
+                let mut mine = DotSet::new();
+                let changed = mine.join_store(ctx, other, other_ctx, scan);
+                *self = Self::from_set(mine);
+                changed
+            }
+        }
+    }
+
+    fn filter_dots(&self, keep: &dyn Fn(Dot) -> bool) -> Self {
+        match &self.0 {
+            Some(set) => Self::from_set(set.filter_dots(keep)),
+            None => Self(None),
+        }
+    }
+
+    fn check_store(
+        &self,
+        ctx: &CausalContext,
+        seen: &mut Vec<Dot>,
+    ) -> Result<(), InvariantViolation> {
+        match &self.0 {
+            Some(set) => set.check_store(ctx, seen),
+            None => Ok(()),
+        }
+    }
+}
 
 /// One key's slot in an [`OrMap`](crate::OrMap): presence dots, remove
 /// markers, and the nested value (sharing the map's context).
@@ -12,7 +113,7 @@ pub struct Entry<V> {
     /// One dot per concurrent update that (re)created the key.
     pub(crate) present: DotSet,
     /// Remove markers (only under [`RemoveWins`](crate::RemoveWins)).
-    pub(crate) removed: DotSet,
+    pub(crate) removed: Markers,
     /// The nested value; its own context is always empty.
     pub(crate) value: V,
 }
@@ -106,7 +207,10 @@ mod serde_impl {
         V::Store: Serialize,
     {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            (&self.present, &self.removed, self.value.store()).serialize(s)
+            match &self.removed.0 {
+                Some(removed) => (&self.present, &**removed, self.value.store()).serialize(s),
+                None => (&self.present, &DotSet::new(), self.value.store()).serialize(s),
+            }
         }
     }
 
@@ -119,7 +223,7 @@ mod serde_impl {
             let (present, removed, store) = <(DotSet, DotSet, V::Store)>::deserialize(d)?;
             Ok(Self {
                 present,
-                removed,
+                removed: Markers::from_set(removed),
                 value: V::from_parts(store, CausalContext::new()),
             })
         }

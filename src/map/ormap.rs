@@ -5,6 +5,7 @@ use core::marker::PhantomData;
 
 use crate::causal::{context_of, CausalContext, CausalCrdt, DotMap, DotSet, DotStore, ReplicaId};
 use crate::lattice::Lattice;
+use crate::map::entry::Markers;
 use crate::map::{Entry, ObservedReset, RemoveKind, RemovePolicy};
 
 /// An observed-remove map from keys to causal CRDTs — counters, registers,
@@ -300,7 +301,7 @@ where
             key,
             Entry {
                 present: DotSet::single(p),
-                removed: DotSet::new(),
+                removed: Markers::default(),
                 value: V::from_parts(delta_store, CausalContext::new()),
             },
         );
@@ -336,12 +337,12 @@ where
                 let m = self.ctx.next_dot(replica);
                 self.ctx.insert(m);
                 delta.ctx.insert(m);
-                hint.removed = DotSet::single(m);
+                hint.removed = Markers::single(m);
                 self.store.insert(
                     key.clone(),
                     Entry {
                         present: DotSet::new(),
-                        removed: DotSet::single(m),
+                        removed: Markers::single(m),
                         value: V::default(),
                     },
                 );
