@@ -143,9 +143,50 @@ pub fn needs_scan<S: DotStore>(
     }
 }
 
+/// The causal join of two strictly sorted dot sets `(a, ctx) ⊔ (b,
+/// other_ctx)`, appended to `out` in order: a dot in both is kept, a dot in
+/// one only if the other side has not seen it. Returns whether the result
+/// differs from `a`.
+pub(crate) fn merge_dots(
+    a: &[Dot],
+    b: &[Dot],
+    ctx: &CausalContext,
+    other_ctx: &CausalContext,
+    out: &mut SmallVec<[Dot; 1]>,
+) -> bool {
+    let mut changed = false;
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) if x == y => {
+                out.push(*x);
+                i += 1;
+                j += 1;
+            }
+            (Some(x), y) if y.map_or(true, |y| x < y) => {
+                if other_ctx.contains(*x) {
+                    changed = true;
+                } else {
+                    out.push(*x);
+                }
+                i += 1;
+            }
+            (_, Some(y)) => {
+                if !ctx.contains(*y) {
+                    out.push(*y);
+                    changed = true;
+                }
+                j += 1;
+            }
+            _ => break,
+        }
+    }
+    changed
+}
+
 /// The normal form (strictly sorted) and I1 of a flat store's dots; `seen`,
 /// when given, collects them for the I2 check of an enclosing store.
-fn check_sorted_dots<I>(
+pub(crate) fn check_sorted_dots<I>(
     dots: I,
     ctx: &CausalContext,
     mut seen: Option<&mut Vec<Dot>>,
@@ -235,6 +276,11 @@ impl DotSet {
         self.dots.binary_search(&dot).is_ok()
     }
 
+    /// The dots, as stored.
+    pub(crate) fn into_dots(self) -> SmallVec<[Dot; 1]> {
+        self.dots
+    }
+
     /// Removes every dot, returning them.
     pub(crate) fn take(&mut self) -> SmallVec<[Dot; 1]> {
         core::mem::take(&mut self.dots)
@@ -289,35 +335,9 @@ impl DotStore for DotSet {
             self.dots.retain(|d| !ctx.contains(*d));
             return !self.dots.is_empty();
         }
-        let (a, b) = (&self.dots, &other.dots);
-        let mut out: SmallVec<[Dot; 1]> = SmallVec::with_capacity(a.len().max(b.len()));
-        let mut changed = false;
-        let (mut i, mut j) = (0, 0);
-        while i < a.len() || j < b.len() {
-            match (a.get(i), b.get(j)) {
-                (Some(x), Some(y)) if x == y => {
-                    out.push(*x);
-                    i += 1;
-                    j += 1;
-                }
-                (Some(x), y) if y.map_or(true, |y| x < y) => {
-                    if other_ctx.contains(*x) {
-                        changed = true;
-                    } else {
-                        out.push(*x);
-                    }
-                    i += 1;
-                }
-                (_, Some(y)) => {
-                    if !ctx.contains(*y) {
-                        out.push(*y);
-                        changed = true;
-                    }
-                    j += 1;
-                }
-                _ => break,
-            }
-        }
+        let mut out: SmallVec<[Dot; 1]> =
+            SmallVec::with_capacity(self.dots.len().max(other.dots.len()));
+        let changed = merge_dots(&self.dots, &other.dots, ctx, other_ctx, &mut out);
         self.dots = out;
         changed
     }

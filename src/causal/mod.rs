@@ -18,7 +18,7 @@ use hashbrown::HashSet;
 
 pub use context::CausalContext;
 pub use dot::{Dot, ReplicaId};
-pub(crate) use dotstore::context_of;
+pub(crate) use dotstore::{check_sorted_dots, context_of, merge_dots};
 pub use dotstore::{needs_scan, DotFun, DotMap, DotSet, DotStore};
 pub use version_vector::VersionVector;
 

@@ -3,9 +3,8 @@ use core::fmt::Debug;
 use core::hash::Hash;
 use core::marker::PhantomData;
 
-use crate::causal::{context_of, CausalContext, CausalCrdt, DotMap, DotSet, DotStore, ReplicaId};
+use crate::causal::{context_of, CausalContext, CausalCrdt, DotMap, DotStore, ReplicaId};
 use crate::lattice::Lattice;
-use crate::map::entry::Markers;
 use crate::map::{Entry, ObservedReset, RemoveKind, RemovePolicy};
 
 /// An observed-remove map from keys to causal CRDTs — counters, registers,
@@ -118,7 +117,7 @@ where
             let least = self
                 .store
                 .raw_iter()
-                .filter_map(|(_, entry)| entry.removed.iter().next())
+                .filter_map(|(_, entry)| entry.removed().first().copied())
                 .min();
             if let Some(dot) = least {
                 return Err(crate::InvariantViolation::UnexpectedRemoveMarker { dot });
@@ -244,10 +243,7 @@ where
         // wins) and remove markers (remove-wins) are superseded.
         let reset = !entry.is_visible() && !DotStore::is_empty(entry);
         let hidden = if reset {
-            Some((
-                core::mem::take(&mut entry.value),
-                core::mem::take(&mut entry.removed),
-            ))
+            Some((core::mem::take(&mut entry.value), entry.take_removed()))
         } else {
             None
         };
@@ -268,7 +264,7 @@ where
                 match hidden {
                     Some((v, removed)) => {
                         entry.value = v;
-                        entry.removed = removed;
+                        entry.set_removed(&removed);
                     }
                     None => entry.value = V::from_parts(store, CausalContext::new()),
                 }
@@ -285,25 +281,23 @@ where
         let (delta_store, mut delta_ctx) = detach(nested_delta);
         if let Some((v, removed)) = hidden {
             delta_ctx.join(context_of(&v));
-            delta_ctx.join(context_of(&removed));
+            for d in removed {
+                delta_ctx.insert(d);
+            }
         }
-        for d in entry.present.take() {
+        for d in entry.take_present() {
             delta_ctx.insert(d);
         }
         let p = self.ctx.next_dot(replica);
         self.ctx.insert(p);
         delta_ctx.insert(p);
-        entry.present = DotSet::single(p);
+        entry.set_present(&[p]);
         entry.value = V::from_parts(store, CausalContext::new());
 
         let mut delta = Self::new();
         delta.store.insert(
             key,
-            Entry {
-                present: DotSet::single(p),
-                removed: Markers::default(),
-                value: V::from_parts(delta_store, CausalContext::new()),
-            },
+            Entry::new(&[p], &[], V::from_parts(delta_store, CausalContext::new())),
         );
         delta.ctx = delta_ctx;
         Ok(delta)
@@ -327,7 +321,7 @@ where
                 delta.ctx = context_of(&entry);
             }
             RemoveKind::UpdateWins => {
-                for d in entry.present.take() {
+                for d in entry.take_present() {
                     delta.ctx.insert(d);
                 }
                 self.store.insert(key.clone(), entry);
@@ -337,15 +331,9 @@ where
                 let m = self.ctx.next_dot(replica);
                 self.ctx.insert(m);
                 delta.ctx.insert(m);
-                hint.removed = Markers::single(m);
-                self.store.insert(
-                    key.clone(),
-                    Entry {
-                        present: DotSet::new(),
-                        removed: Markers::single(m),
-                        value: V::default(),
-                    },
-                );
+                hint.set_removed(&[m]);
+                self.store
+                    .insert(key.clone(), Entry::new(&[], &[m], V::default()));
             }
         }
         delta.store.insert(key.clone(), hint);
