@@ -3737,63 +3737,199 @@ impl Floods for RwSet<String> {
     }
 }
 
+/// How a flood spells its dots.
+#[derive(Clone, Copy, PartialEq)]
+enum Dots {
+    /// Dot `k` is `(1, k)`: one replica, counters of up to 3 varint bytes.
+    OneReplica,
+    /// Dot `k` goes to replica `1 + (k - 1) % 127`, counter `1 + (k - 1) /
+    /// 127`: every replica and most counters take one varint byte, so a dot
+    /// takes 2–3 bytes (the densest spelling of many dots, for the price of
+    /// a context entry per replica). Keys take 2 chars where they can.
+    Spread,
+}
+
+std::thread_local! {
+    /// While set, map floods are spelled [`Dots::OneReplica`] only.
+    static ONE_REPLICA_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+impl Dots {
+    /// The spellings a map flood is built in.
+    fn all() -> Vec<Dots> {
+        if ONE_REPLICA_ONLY.with(std::cell::Cell::get) {
+            vec![Dots::OneReplica]
+        } else {
+            vec![Dots::OneReplica, Dots::Spread]
+        }
+    }
+
+    fn dot(self, k: u64) -> (u64, u64) {
+        match self {
+            Dots::OneReplica => (1, k),
+            Dots::Spread => (1 + (k - 1) % 127, 1 + (k - 1) / 127),
+        }
+    }
+
+    /// A context of exactly dots `1..=k`.
+    fn ctx(self, w: W, k: u64) -> W {
+        match self {
+            Dots::OneReplica => w.ctx(&[(1, &[(1, k)])]),
+            Dots::Spread => {
+                let ranges: Vec<(u64, [(u64, u64); 1])> = (1..=k.min(127))
+                    .map(|r| (r, [(1, (k - r) / 127 + 1)]))
+                    .collect();
+                let entries: Vec<(u64, &[(u64, u64)])> =
+                    ranges.iter().map(|(r, rs)| (*r, &rs[..])).collect();
+                w.ctx(&entries)
+            }
+        }
+    }
+
+    /// The `i`th of `m` sorted keys: 2 chars when `m` allows it.
+    fn key(self, i: u64, m: u64) -> String {
+        if self == Dots::Spread && m < 1 << 14 {
+            key2(i)
+        } else {
+            key3(i)
+        }
+    }
+
+    /// Bytes an element of `per` bytes under [`Dots::OneReplica`] takes at
+    /// most, spelled this way, with `dots` dots.
+    fn per(self, per: usize, dots: usize) -> usize {
+        match self {
+            Dots::OneReplica => per,
+            Dots::Spread => per - 1 - dots,
+        }
+    }
+}
+
+impl W {
+    /// Dot `k` spelled by `dots`.
+    fn dot_k(self, dots: Dots, k: u64) -> Self {
+        let (r, c) = dots.dot(k);
+        self.dot(r, c)
+    }
+}
+
 /// Map floods: empty entries (4 bytes), and valid keys with a presence dot
-/// and a nested value written by `value`.
+/// (dot `2i - 1`) and a nested value written by `value` (with `dots` dots,
+/// from dot `2i`), spelled both ways ([`Dots`]).
 fn map_floods<T: Subject>(
     size: usize,
     per: usize,
-    value: impl Fn(W, u64) -> W + Copy,
+    dots: usize,
+    value: impl Fn(W, u64, Dots) -> W + Copy,
 ) -> Vec<Flood> {
     let n = worst_count(size, 4);
-    let m = worst_count(size, per);
     let mut v = vec![flood(
         "n × (\"\", [], [], [])",
         repeat(W::of::<T>(), n, &[0, 0, 0, 0], &[0]),
         false,
     )];
-    v.extend(covered_and_uncovered::<T>(
-        "3-char keys, a presence dot and a value each",
-        "3-char keys, empty context: rejected last",
-        m,
-        |w, i| value(w.str(&key3(i)).v(1).dot(1, 2 * i - 1).v(0), i),
-        |w| w.ctx(&[(1, &[(1, 2 * m)])]),
-    ));
+    for spell in Dots::all() {
+        let m = worst_count(size, spell.per(per, dots + 1));
+        let (covered, uncovered) = match spell {
+            Dots::OneReplica => (
+                "3-char keys, a presence dot and a value each",
+                "3-char keys, empty context: rejected last",
+            ),
+            Dots::Spread => (
+                "short keys, dots over 127 replicas, a presence dot and a value each",
+                "short keys, dots over 127 replicas, empty context: rejected last",
+            ),
+        };
+        v.extend(covered_and_uncovered::<T>(
+            covered,
+            uncovered,
+            m,
+            |w, i| {
+                let w = w.str(&spell.key(i, m)).v(1).dot_k(spell, 2 * i - 1).v(0);
+                value(w, i, spell)
+            },
+            |w| spell.ctx(w, 2 * m),
+        ));
+    }
     v.extend(lying_counts(&W::of::<T>()));
     v
 }
 
 impl Floods for MapMv {
     fn floods(size: usize) -> Vec<Flood> {
-        map_floods::<Self>(size, 15, |w, i| w.v(1).dot(1, 2 * i).str(""))
+        map_floods::<Self>(size, 15, 1, |w, i, d| w.v(1).dot_k(d, 2 * i).str(""))
     }
 }
 
 impl Floods for MapSetUw {
     fn floods(size: usize) -> Vec<Flood> {
-        map_floods::<Self>(size, 15, |w, i| w.v(1).str("").v(1).dot(1, 2 * i))
+        map_floods::<Self>(size, 15, 1, |w, i, d| w.v(1).str("").v(1).dot_k(d, 2 * i))
     }
 }
 
 impl Floods for MapCounterRw {
     fn floods(size: usize) -> Vec<Flood> {
-        let mut v = map_floods::<Self>(size, 16, |w, i| w.v(1).dot(1, 2 * i).v(1).v(0));
-        // Removed keys: no presence, one remove marker (boxed in memory), an
-        // empty counter. About 11 bytes each.
-        let m = worst_count(size, 11);
-        v.extend(covered_and_uncovered::<Self>(
-            "3-char keys, a remove marker each",
-            "3-char keys, a remove marker each, empty context: rejected last",
-            m,
-            |w, i| w.str(&key3(i)).v(0).v(1).dot(1, i).v(0),
-            |w| w.ctx(&[(1, &[(1, m)])]),
-        ));
+        let mut v = map_floods::<Self>(size, 16, 1, |w, i, d| w.v(1).dot_k(d, 2 * i).v(1).v(0));
+        // Removed keys: no presence dot, one remove marker, an empty counter
+        // (about 11 bytes each, 8 spelled densely); and hidden keys: a
+        // presence dot and a marker (concurrent update and remove), 14 and 10.
+        for spell in Dots::all() {
+            let dense = spell == Dots::Spread;
+            let m = worst_count(size, if dense { 8 } else { 11 });
+            let (covered, uncovered) = if dense {
+                (
+                    "short keys, markers over 127 replicas",
+                    "short keys, markers over 127 replicas, empty context: rejected last",
+                )
+            } else {
+                (
+                    "3-char keys, a remove marker each",
+                    "3-char keys, a remove marker each, empty context: rejected last",
+                )
+            };
+            v.extend(covered_and_uncovered::<Self>(
+                covered,
+                uncovered,
+                m,
+                |w, i| w.str(&spell.key(i, m)).v(0).v(1).dot_k(spell, i).v(0),
+                |w| spell.ctx(w, m),
+            ));
+            let m = worst_count(size, if dense { 10 } else { 14 });
+            let (covered, uncovered) = if dense {
+                (
+                    "short keys, a presence dot and a marker each, over 127 replicas",
+                    "short keys, a presence dot and a marker each, over 127 replicas, empty context: rejected last",
+                )
+            } else {
+                (
+                    "3-char keys, a presence dot and a marker each",
+                    "3-char keys, a presence dot and a marker each, empty context: rejected last",
+                )
+            };
+            v.extend(covered_and_uncovered::<Self>(
+                covered,
+                uncovered,
+                m,
+                |w, i| {
+                    w.str(&spell.key(i, m))
+                        .v(1)
+                        .dot_k(spell, 2 * i - 1)
+                        .v(1)
+                        .dot_k(spell, 2 * i)
+                        .v(0)
+                },
+                |w| spell.ctx(w, 2 * m),
+            ));
+        }
         v
     }
 }
 
 impl Floods for MapNested {
     fn floods(size: usize) -> Vec<Flood> {
-        map_floods::<Self>(size, 20, |w, i| w.v(1).str("").v(1).dot(1, 2 * i).v(0).v(0))
+        map_floods::<Self>(size, 20, 1, |w, i, d| {
+            w.v(1).str("").v(1).dot_k(d, 2 * i).v(0).v(0)
+        })
     }
 }
 
@@ -4412,6 +4548,29 @@ fn c4_hard_cap_is_per_decode() {
     );
 }
 
+/// [`assert_floods_within_bound`] with the map floods spelled with one
+/// replica and 3-char keys only ([`Dots::OneReplica`]): what a map whose
+/// dense spellings still exceed the bound must keep (run in CI, while the
+/// test of every spelling is ignored).
+fn assert_one_replica_floods_within_bound<T: Floods>() {
+    ONE_REPLICA_ONLY.with(|o| o.set(true));
+    let r = std::panic::catch_unwind(assert_floods_within_bound::<T>);
+    ONE_REPLICA_ONLY.with(|o| o.set(false));
+    if let Err(e) = r {
+        std::panic::resume_unwind(e);
+    }
+}
+
+#[test]
+fn c4_ormap_remove_wins_one_replica_spelling_stays_within_the_bound() {
+    assert_one_replica_floods_within_bound::<MapCounterRw>();
+}
+
+#[test]
+fn c4_ormap_nested_one_replica_spelling_stays_within_the_bound() {
+    assert_one_replica_floods_within_bound::<MapNested>();
+}
+
 macro_rules! c4_tests {
     ($($(#[$attr:meta])* $name:ident: $ty:ty,)*) => {$(
         /// C4 for this type: see [`assert_floods_within_bound`].
@@ -4434,8 +4593,9 @@ c4_tests! {
     c4_ewflag_adversarial_inputs_stay_within_the_bound: EwFlag,
     c4_ormap_observed_reset_adversarial_inputs_stay_within_the_bound: MapMv,
     c4_ormap_update_wins_adversarial_inputs_stay_within_the_bound: MapSetUw,
+    #[ignore = "BUG: C4 21.6× input at 64 KiB, 16.9× at 836 KB (hidden keys, a presence dot and a marker each, spelled densely: 10 B each), 20.9× and 17.0× (removed keys, 8–10 B each): a 128 B entry slot, 40 B of it the empty counter's context, plus the I2 check's 16 B a dot and 10 B of index (the one-replica spellings are within: see the test below)"]
     c4_ormap_remove_wins_adversarial_inputs_stay_within_the_bound: MapCounterRw,
-    #[ignore = "BUG: C4 19× input (valid 3-char keys, and the same rejected last): 2 × 40 B of empty nested contexts and 3 dots collected per entry"]
+    #[ignore = "BUG: C4 20.1× input at 64 KiB, 17.0× at 541 KB (short keys, dots over 127 replicas, 14–17 B an entry): a 232 B entry slot with two always-empty 40 B nested contexts, plus 32 B of dots collected for I2 (the one-replica spellings are within: see the test below)"]
     c4_ormap_nested_adversarial_inputs_stay_within_the_bound: MapNested,
     c4_embedded_lww_adversarial_inputs_stay_within_the_bound: EmbLww,
     c4_embedded_gcounter_adversarial_inputs_stay_within_the_bound: EmbG,

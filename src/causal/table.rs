@@ -49,12 +49,19 @@ type Pos = u32;
 /// ([`Unindexed::push`]).
 pub(crate) const MAX_LEN: usize = Pos::MAX as usize;
 
-/// `p` as an index position (`p < len ≤ MAX_LEN`).
+/// `p` as an index position: `p < len ≤ MAX_LEN` (checked by
+/// [`Table::push`]), so the cast keeps every bit.
+#[inline]
 fn pos(p: usize) -> Pos {
-    match Pos::try_from(p) {
-        Ok(p) => p,
-        Err(_) => panic!("a map holds at most 2^32 - 1 entries"),
-    }
+    debug_assert!(p < MAX_LEN);
+    p as Pos
+}
+
+/// The panic of [`Table::push`] on a full map, out of the hot path.
+#[cold]
+#[inline(never)]
+fn full() -> ! {
+    panic!("a map holds at most 2^32 - 1 entries")
 }
 
 /// A map from `K` to `V` (see the module docs).
@@ -119,7 +126,9 @@ impl<K, V> Table<K, V> {
     ///
     /// If the map already holds [`MAX_LEN`] entries.
     fn push(&mut self, k: K, v: V) -> usize {
-        assert!(self.len < MAX_LEN, "a map holds at most 2^32 - 1 entries");
+        if self.len >= MAX_LEN {
+            full();
+        }
         let block = Self::BLOCK;
         match self.blocks.last_mut() {
             Some(last) if last.len() < block => {

@@ -12,10 +12,11 @@ use crate::error::InvariantViolation;
 /// The key is visible iff it has a presence dot and no remove marker.
 ///
 /// The two dot sets share one small vector: the presence dots, then the
-/// markers. An entry holds one dot or two in nearly every map, so both fit
-/// inline, in 32 bytes, where two sets took 48 (C4, decision 0008: the
-/// densest nested-map and remove-marker inputs are 11–18 wire bytes an
-/// entry).
+/// markers, in 32 bytes where two sets took 48 (C4, decision 0008: the
+/// densest map inputs are 8–18 wire bytes an entry). Nearly every entry
+/// holds one dot, inline. One with two or more (concurrent updates, or a
+/// presence dot and a marker: a hidden key of a remove-wins map) keeps them
+/// on the heap, where two sets held one each inline.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Entry<V> {
     /// The presence dots (one per concurrent update that (re)created the
@@ -86,13 +87,42 @@ impl<V> Entry<V> {
     }
 }
 
+/// Sorted dots, shown as a set (as a [`DotSet`](crate::DotSet) is).
+struct AsSet<'a>(&'a [Dot]);
+
+impl fmt::Debug for AsSet<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.iter()).finish()
+    }
+}
+
 impl<V: fmt::Debug> fmt::Debug for Entry<V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Entry")
-            .field("present", &self.present())
-            .field("removed", &self.removed())
+            .field("present", &AsSet(self.present()))
+            .field("removed", &AsSet(self.removed()))
             .field("value", &self.value)
             .finish()
+    }
+}
+
+impl<V> Entry<V> {
+    /// Drops the dots `seen` has seen (presence dots and markers alike);
+    /// returns whether any was dropped.
+    fn retain_unseen(&mut self, seen: &CausalContext) -> bool {
+        let before = self.dots.len();
+        let (mut i, mut present) = (0, 0);
+        let n = self.present;
+        self.dots.retain(|d| {
+            let keep = !seen.contains(*d);
+            if keep && i < n {
+                present += 1;
+            }
+            i += 1;
+            keep
+        });
+        self.present = present;
+        self.dots.len() != before
     }
 }
 
@@ -119,22 +149,34 @@ impl<V: CausalCrdt> DotStore for Entry<V> {
     ) -> bool {
         // A key remove's entry carries no nested value: visit all of ours.
         let scan_value = scan || !other.value.has_entries();
-        let dots_changed = if self.dots == other.dots && self.present == other.present {
+        let Entry {
+            dots,
+            present,
+            value,
+        } = other;
+        // Fast paths, as `DotSet`'s: equal dots, or one side without any
+        // (no new vector; the other side's is moved, not copied).
+        let dots_changed = if self.dots == dots && self.present == present {
             false
+        } else if dots.is_empty() {
+            self.retain_unseen(other_ctx)
+        } else if self.dots.is_empty() {
+            self.dots = dots;
+            self.present = present;
+            self.retain_unseen(ctx);
+            !self.dots.is_empty()
         } else {
             let mut out: SmallVec<[Dot; 1]> =
-                SmallVec::with_capacity(self.dots.len().max(other.dots.len()));
-            let present = merge_dots(self.present(), other.present(), ctx, other_ctx, &mut out);
+                SmallVec::with_capacity(self.dots.len().max(dots.len()));
+            let (theirs_present, theirs_removed) = dots.split_at(present.min(dots.len()));
+            let p = merge_dots(self.present(), theirs_present, ctx, other_ctx, &mut out);
             let n = out.len();
-            let removed = merge_dots(self.removed(), other.removed(), ctx, other_ctx, &mut out);
+            let r = merge_dots(self.removed(), theirs_removed, ctx, other_ctx, &mut out);
             self.dots = out;
             self.present = n;
-            present | removed
+            p | r
         };
-        dots_changed
-            | self
-                .value
-                .join_store(ctx, other.value, other_ctx, scan_value)
+        dots_changed | self.value.join_store(ctx, value, other_ctx, scan_value)
     }
 
     fn count_along(
@@ -215,8 +257,15 @@ mod serde_impl {
                     value,
                 })
             } else {
-                let (present, removed) = (present.into_dots(), removed.into_dots());
-                Ok(Self::new(&present, &removed, value))
+                // A hidden key: the markers follow the presence dots.
+                let n = present.len();
+                let mut dots = present.into_dots();
+                dots.extend(removed.into_dots());
+                Ok(Self {
+                    dots,
+                    present: n,
+                    value,
+                })
             }
         }
     }
