@@ -6,7 +6,7 @@
 //! 48-byte `OrSet<String>` entry described by 8 wire bytes, that is 14–21×
 //! the input, over the decode bound C4 (`16 × input + 64 KiB`;
 //! `docs/decisions/0008-c4-in-memory-density.md`). Here an entry costs its
-//! own size (blocks are full but the last) plus 9–21 bytes of index, and
+//! own size (blocks are full but the last) plus 6–12 bytes of index, and
 //! growing never copies an entry: a decoded map is its entries, pushed as
 //! they arrive, plus an index built once at the exact size.
 //!

@@ -65,18 +65,31 @@ impl<V> Entry<V> {
     /// Takes the presence dots out; the markers stay.
     pub(crate) fn take_present(&mut self) -> SmallVec<[Dot; 1]> {
         let n = core::mem::take(&mut self.present);
+        if n == self.dots.len() {
+            // No marker (the usual case): the whole vector, moved.
+            return core::mem::take(&mut self.dots);
+        }
         self.dots.drain(..n).collect()
     }
 
     /// Takes the markers out; the presence dots stay.
     pub(crate) fn take_removed(&mut self) -> SmallVec<[Dot; 1]> {
+        if self.present == 0 {
+            return core::mem::take(&mut self.dots);
+        }
         self.dots.drain(self.present..).collect()
     }
 
     /// Replaces the presence dots (strictly sorted); the markers stay.
     pub(crate) fn set_present(&mut self, present: &[Dot]) {
-        self.dots.drain(..self.present);
-        self.dots.insert_from_slice(0, present);
+        if self.present == self.dots.len() {
+            // No marker: overwrite in place.
+            self.dots.clear();
+            self.dots.extend_from_slice(present);
+        } else {
+            self.dots.drain(..self.present);
+            self.dots.insert_from_slice(0, present);
+        }
         self.present = present.len();
     }
 

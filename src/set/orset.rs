@@ -37,7 +37,7 @@ use crate::causal::{causal_crdt, context_of, CausalContext, DotMap, DotSet, DotS
 /// | `join` with a delta | O(size of the delta) expected |
 /// | `join` with a full state | O(n₁ + n₂) |
 /// | `delta_since` | O(n) |
-/// | memory | one entry (key + one inline dot) per element, plus 9–21 bytes of index |
+/// | memory | one entry (key + one inline dot) per element, plus 6–12 bytes of index |
 #[derive(Clone, Debug)]
 pub struct OrSet<E> {
     store: DotMap<E, DotSet>,

@@ -32,7 +32,7 @@ use crate::causal::{causal_crdt, CausalContext, DotFun, DotMap, ReplicaId};
 /// | --- | --- |
 /// | `insert`, `remove`, `contains` | O(k) expected |
 /// | `join` with a delta | O(size of the delta) expected |
-/// | memory | one entry per element ever added and not re-added, plus 9–21 bytes of index |
+/// | memory | one entry per element ever added and not re-added, plus 6–12 bytes of index |
 #[derive(Clone, Debug)]
 pub struct RwSet<E> {
     store: DotMap<E, DotFun<bool>>,
