@@ -272,8 +272,10 @@ mod serde_impl {
             } else {
                 // A hidden key: the markers follow the presence dots.
                 let n = present.len();
+                let removed = removed.into_dots();
                 let mut dots = present.into_dots();
-                dots.extend(removed.into_dots());
+                dots.reserve_exact(removed.len());
+                dots.extend(removed);
                 Ok(Self {
                     dots,
                     present: n,
