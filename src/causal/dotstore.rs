@@ -276,11 +276,6 @@ impl DotSet {
         self.dots.binary_search(&dot).is_ok()
     }
 
-    /// The dots, as stored.
-    pub(crate) fn into_dots(self) -> SmallVec<[Dot; 1]> {
-        self.dots
-    }
-
     /// Removes every dot, returning them.
     pub(crate) fn take(&mut self) -> SmallVec<[Dot; 1]> {
         core::mem::take(&mut self.dots)
@@ -914,7 +909,7 @@ mod serde_impl {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             // Checked as they arrive (C4); growth bounded from the untrusted
             // count (smallvec's own visitor preallocates it).
-            let dots = crate::encoding::collect::checked_vec(
+            let dots = collect::checked_vec(
                 d,
                 || collect::leasable::<Dot>(Some(2)),
                 |prev: Option<&Dot>, d: &Dot| {
@@ -940,7 +935,7 @@ mod serde_impl {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             // Reserved at once (lease) only for values known to nest no
             // sequence; a dot takes at least 2 bytes.
-            let entries = crate::encoding::collect::checked_vec(
+            let entries = collect::checked_vec(
                 d,
                 || collect::leasable::<(Dot, V)>(collect::flat_wire::<V>().map(|w| w + 2)),
                 |prev: Option<&(Dot, V)>, e: &(Dot, V)| {

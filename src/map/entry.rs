@@ -259,21 +259,21 @@ mod serde_impl {
         V::Store: Deserialize<'de>,
     {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let (present, removed, store) = <(DotSet, DotSet, V::Store)>::deserialize(d)?;
+            let (mut present, mut removed, store) = <(DotSet, DotSet, V::Store)>::deserialize(d)?;
             let value = V::from_parts(store, CausalContext::new());
             if removed.is_empty() {
                 // The presence set's vector, as it is (no copy).
                 let n = present.len();
                 Ok(Self {
-                    dots: present.into_dots(),
+                    dots: present.take(),
                     present: n,
                     value,
                 })
             } else {
                 // A hidden key: the markers follow the presence dots.
                 let n = present.len();
-                let removed = removed.into_dots();
-                let mut dots = present.into_dots();
+                let removed = removed.take();
+                let mut dots = present.take();
                 dots.reserve_exact(removed.len());
                 dots.extend(removed);
                 Ok(Self {

@@ -281,9 +281,7 @@ where
         let (delta_store, mut delta_ctx) = detach(nested_delta);
         if let Some((v, removed)) = hidden {
             delta_ctx.join(context_of(&v));
-            for d in removed {
-                delta_ctx.insert(d);
-            }
+            delta_ctx.join(CausalContext::from_dots(removed));
         }
         for d in entry.take_present() {
             delta_ctx.insert(d);
