@@ -4018,6 +4018,40 @@ fn sequence_floods<T: Subject>(size: usize, unit: impl Fn(W) -> W + Copy) -> Vec
         },
         |w| w.v(0),
     );
+    // The same shapes spelled densely (`Dots::Spread`: dots of 2–3
+    // bytes): items of 10–12 bytes.
+    let d = Dots::Spread;
+    let k = worst_count(size, 11);
+    let chain_spread = build(
+        W::of::<T>(),
+        k,
+        |w, i| {
+            let w = w.dot_k(d, i).v(1).opt_dot((i > 1).then(|| d.dot(i - 1)));
+            unit(w.opt_dot(None).raw(&[1]))
+        },
+        |w| w.v(0),
+    );
+    // Item `i` waits for dot `k + i`, which is never sent (and is never of
+    // the item's own replica: 127 does not divide `k = 2^j + 1`).
+    let waiting_spread = build(
+        W::of::<T>(),
+        k,
+        |w, i| {
+            let w = w.dot_k(d, i).v(1).opt_dot(Some(d.dot(k + i)));
+            unit(w.opt_dot(None).raw(&[1]))
+        },
+        |w| w.v(0),
+    );
+    // Items without origins, 8–9 bytes: all at the start, so each is
+    // placed by a scan past the others, and the scan budget rejects them
+    // (C6) once they are all read.
+    let j = worst_count(size, 8);
+    let unplaced = build(
+        W::of::<T>(),
+        j,
+        |w, i| unit(w.dot_k(d, i).v(1).opt_dot(None).opt_dot(None).raw(&[1])),
+        |w| w.v(0),
+    );
     let mut v = vec![
         flood(
             "n × item (0:0, 0, None, None, None)",
@@ -4026,6 +4060,21 @@ fn sequence_floods<T: Subject>(size: usize, unit: impl Fn(W) -> W + Copy) -> Vec
         ),
         flood("a chain of one-unit items", chain, true),
         flood("one-unit items waiting for missing origins", waiting, true),
+        flood(
+            "a chain of one-unit items, dots over 127 replicas",
+            chain_spread,
+            true,
+        ),
+        flood(
+            "one-unit items waiting for missing origins, dots over 127 replicas",
+            waiting_spread,
+            true,
+        ),
+        flood(
+            "one-unit items without origins, over 127 replicas: over the scan budget",
+            unplaced,
+            false,
+        ),
     ];
     // The chain again, its last item claiming two units for one: rejected
     // when the runs are checked, after all are read.
@@ -4599,16 +4648,12 @@ c4_tests! {
     c4_ormap_nested_adversarial_inputs_stay_within_the_bound: MapNested,
     c4_embedded_lww_adversarial_inputs_stay_within_the_bound: EmbLww,
     c4_embedded_gcounter_adversarial_inputs_stay_within_the_bound: EmbG,
-    #[ignore = "BUG: C4 32× input (valid items waiting for origins), 26× (a chain)"]
     c4_list_adversarial_inputs_stay_within_the_bound: List<u64>,
-    #[ignore = "BUG: C4 32× input (valid items waiting for origins), 26× (a chain)"]
     c4_list_of_chars_adversarial_inputs_stay_within_the_bound: List<char>,
-    #[ignore = "BUG: C4 29× input (valid items waiting for origins), 24× (a chain)"]
     c4_text_adversarial_inputs_stay_within_the_bound: Text,
     c4_version_vector_adversarial_inputs_stay_within_the_bound: VersionVector,
     c4_causal_context_adversarial_inputs_stay_within_the_bound: CausalContext,
     c4_message_orset_adversarial_inputs_stay_within_the_bound: Message<OrSet<String>>,
     c4_message_pncounter_adversarial_inputs_stay_within_the_bound: Message<PnCounter>,
-    #[ignore = "BUG: C4 29× input: the payload's (see the Text test)"]
     c4_message_text_adversarial_inputs_stay_within_the_bound: Message<Text>,
 }

@@ -387,6 +387,48 @@ impl CausalContext {
         }
     }
 
+    /// Builds a context from `(replica, lo, hi)` ranges sorted by replica
+    /// and `lo` (adjacent or overlapping ones merge; ranges that
+    /// [`insert_range`](Self::insert_range) ignores are ignored), with each
+    /// replica's ranges reserved exactly: a context grown range by range
+    /// holds up to three times its ranges while it grows (decoding memory,
+    /// C4). Two passes over `ranges`.
+    pub(crate) fn from_sorted_ranges<I>(ranges: I) -> Self
+    where
+        I: Iterator<Item = (ReplicaId, u64, u64)> + Clone,
+    {
+        let valid = |&(_, lo, hi): &(ReplicaId, u64, u64)| lo != 0 && lo <= hi && hi != u64::MAX;
+        // Ranges per replica after merging.
+        let mut counts: SmallVec<[(ReplicaId, usize); 1]> = SmallVec::new();
+        let mut end = 0;
+        for (r, lo, hi) in ranges.clone().filter(valid) {
+            match counts.last_mut() {
+                Some((last, n)) if *last == r => {
+                    if lo > end + 1 {
+                        *n += 1;
+                    }
+                    end = end.max(hi);
+                }
+                _ => {
+                    debug_assert!(counts.last().map_or(true, |(last, _)| *last < r));
+                    counts.push((r, 1));
+                    end = hi;
+                }
+            }
+        }
+        let mut entries = SmallVec::with_capacity(counts.len());
+        for (r, n) in counts {
+            let mut rs = Ranges::new();
+            rs.reserve_exact(n);
+            entries.push((r, rs));
+        }
+        let mut cx = Self { entries };
+        for (r, lo, hi) in ranges.filter(valid) {
+            cx.insert_range(r, lo, hi);
+        }
+        cx
+    }
+
     /// Builds a context from a list of dots, in any order: O(n log n).
     pub fn from_dots(dots: impl IntoIterator<Item = Dot>) -> Self {
         let mut dots: SmallVec<[Dot; 4]> = dots.into_iter().collect();

@@ -134,6 +134,7 @@ macro_rules! seq_impls {
     };
 }
 
+mod blocks;
 mod list;
 mod run;
 mod seq;

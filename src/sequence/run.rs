@@ -422,6 +422,10 @@ pub(crate) struct Run<C> {
     right: Origin,
     /// Whether the units are deleted (tombstones).
     pub(crate) deleted: bool,
+    /// Pending only: whether the run waits for its right origin (else
+    /// for its left), so that pending needs no key beside the run (it sits
+    /// in the padding after `deleted`, as `start` does).
+    waits_right: bool,
     /// Where the units start in `content`: storage before it belongs to
     /// a run this one was split from (it sits in the padding after
     /// `deleted`, so a run is no larger for it).
@@ -458,9 +462,29 @@ impl<C: Content> Run<C> {
             left: Origin::new(left),
             right: Origin::new(right),
             deleted: content.is_none(),
+            waits_right: false,
             start: 0,
             content: content.unwrap_or_default(),
         }
+    }
+
+    /// The origin a pending run waits for (see [`Self::wait_for`]); its
+    /// key in pending.
+    #[inline]
+    pub(crate) fn waiting_for(&self) -> Dot {
+        if self.waits_right {
+            self.right.0
+        } else {
+            self.left.0
+        }
+    }
+
+    /// Marks the run as waiting for `missing`, one of its origins (the left
+    /// one, if both are `missing`).
+    #[inline]
+    pub(crate) fn wait_for(&mut self, missing: Dot) {
+        self.waits_right = self.left.get() != Some(missing);
+        debug_assert_eq!(self.waiting_for(), missing);
     }
 
     /// The units' values (empty for a tombstone).
@@ -577,6 +601,7 @@ impl<C: Content> Run<C> {
             left: Origin::new(Some(self.unit(k - 1))),
             right: self.right,
             deleted: self.deleted,
+            waits_right: false,
             start: 0,
             content: C::default(),
         };
@@ -640,6 +665,7 @@ impl<C: Content> Run<C> {
             left: Origin::new(self.left_of(from)),
             right: self.right,
             deleted: self.deleted,
+            waits_right: false,
             start: 0,
             content: if self.deleted {
                 C::default()
@@ -666,6 +692,38 @@ mod tests {
             None,
             (!deleted).then(|| text.to_string()),
         )
+    }
+
+    /// The pending flag and the buffer offset sit in padding: a text run
+    /// is 88 bytes and a list run 96 (decoding memory, C4).
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn runs_keep_their_size() {
+        assert_eq!(core::mem::size_of::<Run<Utf8>>(), 88);
+        assert_eq!(
+            core::mem::size_of::<Run<alloc::collections::VecDeque<u64>>>(),
+            96
+        );
+    }
+
+    #[test]
+    fn a_pending_run_waits_for_the_origin_it_was_parked_on() {
+        let (a, b) = (
+            Dot::new(ReplicaId::new(1), 4),
+            Dot::new(ReplicaId::new(2), 7),
+        );
+        let mut r: Run<String> =
+            Run::new(Dot::new(ReplicaId::new(3), 1), 1, Some(a), Some(b), None);
+        r.wait_for(b);
+        assert_eq!(r.waiting_for(), b);
+        r.wait_for(a);
+        assert_eq!(r.waiting_for(), a);
+        // Both origins the same unit (forged): the left one.
+        let mut same: Run<String> =
+            Run::new(Dot::new(ReplicaId::new(3), 1), 1, Some(a), Some(a), None);
+        same.wait_for(a);
+        assert_eq!(same.waiting_for(), a);
+        assert!(!same.waits_right);
     }
 
     type Unit = (Dot, Option<Dot>, Option<Dot>, Option<char>);

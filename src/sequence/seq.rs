@@ -6,6 +6,7 @@
 use alloc::vec::Vec;
 use smallvec::SmallVec;
 
+use super::blocks::Blocks;
 use super::run::{Content, Run};
 use super::tree::{Pos, Tree};
 use super::IndexError;
@@ -158,11 +159,7 @@ fn targets(dels: &[DelRun]) -> CausalContext {
         .map(|d| (Dot::new(d.target.replica, d.lo()), d.lo() + d.len - 1))
         .collect();
     t.sort_unstable();
-    let mut cx = CausalContext::new();
-    for (d, last) in t {
-        cx.insert_range(d.replica, d.counter, last);
-    }
-    cx
+    CausalContext::from_sorted_ranges(t.iter().map(|&(d, last)| (d.replica, d.counter, last)))
 }
 
 /// Orders `runs` (new ids, disjoint) so that every run comes after the
@@ -170,62 +167,57 @@ fn targets(dels: &[DelRun]) -> CausalContext {
 /// to pop from): integrating in that order parks nothing whose origin is in
 /// the set. O(k log k). A cycle (only possible in forged input) is cut; its
 /// runs then wait in pending.
-fn causal_stack<C: Content>(mut runs: Vec<Run<C>>) -> Vec<Run<C>> {
-    runs.sort_unstable_by_key(|r| r.id);
+///
+/// The runs stay where they are until the final permutation: they are found
+/// through `idx`, their positions sorted by id (8 bytes a run beside the
+/// runs, where a sort of the runs themselves would need them in one
+/// vector; decoding memory, C4).
+fn causal_stack<C: Content>(mut runs: Blocks<Run<C>>) -> Blocks<Run<C>> {
     let n = runs.len();
-    let find = |d: Dot| -> Option<usize> {
-        let i = runs.partition_point(|r| r.id <= d);
-        (i > 0 && runs[i - 1].contains(d)).then(|| i - 1)
-    };
+    let mut idx: Vec<usize> = (0..n).collect();
+    idx.sort_unstable_by_key(|&i| runs[i].id);
+    let mut order: Vec<usize> = Vec::with_capacity(n);
     // 0: unvisited, 1: on the path, 2: done.
     let mut state = alloc::vec![0u8; n];
-    let mut order: Vec<usize> = Vec::with_capacity(n);
-    let mut path: Vec<(usize, u8)> = Vec::new();
-    for start in 0..n {
-        if state[start] != 0 {
-            continue;
-        }
-        state[start] = 1;
-        path.push((start, 0));
-        while let Some(&mut (i, ref mut next)) = path.last_mut() {
-            let origin = match *next {
-                0 => runs[i].left(),
-                1 => runs[i].right(),
-                _ => {
-                    state[i] = 2;
-                    order.push(i);
-                    path.pop();
-                    continue;
-                }
-            };
-            *next += 1;
-            if let Some(j) = origin.and_then(find) {
-                if state[j] == 0 {
-                    state[j] = 1;
-                    path.push((j, 0));
+    {
+        let find = |d: Dot| -> Option<usize> {
+            let k = idx.partition_point(|&i| runs[i].id <= d);
+            let i = *idx.get(k.checked_sub(1)?)?;
+            runs[i].contains(d).then_some(i)
+        };
+        let mut path: Vec<(usize, u8)> = Vec::new();
+        for &start in &idx {
+            if state[start] != 0 {
+                continue;
+            }
+            state[start] = 1;
+            path.push((start, 0));
+            while let Some(&mut (i, ref mut next)) = path.last_mut() {
+                let origin = match *next {
+                    0 => runs[i].left(),
+                    1 => runs[i].right(),
+                    _ => {
+                        state[i] = 2;
+                        order.push(i);
+                        path.pop();
+                        continue;
+                    }
+                };
+                *next += 1;
+                if let Some(j) = origin.and_then(find) {
+                    if state[j] == 0 {
+                        state[j] = 1;
+                        path.push((j, 0));
+                    }
                 }
             }
         }
     }
-    // Reorder in place (no second buffer of runs: decoding memory, C4):
-    // the stack pops from the end, so `runs[k]` becomes the run at
-    // `order[n - 1 - k]`, one permutation cycle at a time.
-    let from = |k: usize| order[n - 1 - k];
-    for i in 0..n {
-        if state[i] == 3 {
-            continue;
-        }
-        let mut j = i;
-        loop {
-            state[j] = 3;
-            let k = from(j);
-            if k == i {
-                break;
-            }
-            runs.swap(j, k);
-            j = k;
-        }
-    }
+    drop((idx, state));
+    // The stack pops from the end: position `k` receives the run now at
+    // `order[n - 1 - k]`.
+    order.reverse();
+    runs.arrange(&order);
     runs
 }
 
@@ -259,8 +251,10 @@ pub(crate) struct Seq<C> {
     /// Integrated items in document order.
     pub(crate) tree: Tree<C>,
     /// Item runs waiting for a missing origin, sorted by that origin
-    /// (inline: a local insert's delta allocates no buffer).
-    pending: SmallVec<[(Dot, Run<C>); 1]>,
+    /// ([`Run::waiting_for`]) and id; in blocks, as the runs a decode
+    /// places are, so that a decode can leave them there (C4), and with
+    /// one run inline (a local insert's delta allocates no buffer).
+    pending: Blocks<Run<C>>,
     /// Delete operations (any order).
     deletes: SmallVec<[DelRun; 1]>,
     /// Deleted target units that may not be integrated yet (targets of
@@ -282,7 +276,7 @@ impl<C> Default for Seq<C> {
     fn default() -> Self {
         Seq {
             tree: Tree::default(),
-            pending: SmallVec::new(),
+            pending: Blocks::new(),
             deletes: SmallVec::new(),
             deleted: CausalContext::new(),
             ctx: CausalContext::new(),
@@ -331,13 +325,17 @@ impl<C: Content> Seq<C> {
     }
 
     /// Parks `run` until `missing` is integrated.
-    fn park(&mut self, missing: Dot, run: Run<C>) {
-        let i = self.pending.partition_point(|(k, _)| *k <= missing);
-        self.pending.insert(i, (missing, run));
+    fn park(&mut self, missing: Dot, mut run: Run<C>) {
+        run.wait_for(missing);
+        let key = (missing, run.id);
+        let i = self
+            .pending
+            .partition_point(|r| (r.waiting_for(), r.id) <= key);
+        self.pending.insert(i, run);
     }
 
     fn pending_runs(&self) -> impl Iterator<Item = &Run<C>> + '_ {
-        self.pending.iter().map(|(_, r)| r)
+        self.pending.iter()
     }
 
     /// Live runs in document order.
@@ -411,7 +409,11 @@ impl<C: Content> Seq<C> {
         d.ctx
             .insert_range(run.id.replica, run.id.counter, run.end() - 1);
         match run.left().or(run.right()) {
-            Some(missing) => d.pending.push((missing, run)),
+            Some(missing) => {
+                let mut run = run;
+                run.wait_for(missing);
+                d.pending.push(run);
+            }
             None => d.tree.insert(d.tree.start(), run),
         }
         d
@@ -550,22 +552,24 @@ impl<C: Content> Seq<C> {
 
     /// Integrates `runs` (new ids, not yet integrated) and every pending run
     /// they unblock; runs with a missing origin wait in `pending`.
-    fn integrate_all(&mut self, mut stack: Vec<Run<C>>) {
+    fn integrate_all(&mut self, mut stack: Blocks<Run<C>>) {
         // With nothing pending at the start, no run parked here can be woken
         // here (the stack is in causal order: in-set origins come first), so
-        // parked runs are collected and sorted once — O(k log k), not O(k·P).
+        // parked runs stay where they are in the stack, below `top`, and
+        // are sorted once at the end — O(k log k), not O(k·P), and no
+        // second buffer (decoding memory, C4). The stack (`..top`) and the
+        // parked runs (`top..`) then stay one contiguous range, and a stack
+        // in blocks gives back its memory as it is drained, while the tree
+        // grows.
         let defer = self.pending.is_empty();
-        let mut parked: Vec<(Dot, Run<C>)> = Vec::new();
-        while let Some(run) = stack.pop() {
-            // Give back the drained part of a large stack as the tree grows
-            // (decoding memory, C4).
-            if stack.capacity() > 256 && stack.len() < stack.capacity() / 4 {
-                stack.shrink_to(stack.len() * 2);
-            }
-            if let Some(m) = self.missing_origin(&run) {
+        let mut top = stack.len();
+        while top > 0 {
+            if let Some(m) = self.missing_origin(&stack[top - 1]) {
                 if defer {
-                    parked.push((m, run));
-                } else {
+                    stack[top - 1].wait_for(m);
+                    top -= 1;
+                } else if let Some(run) = stack.pop() {
+                    top -= 1;
                     self.park(m, run);
                 }
                 continue;
@@ -574,6 +578,10 @@ impl<C: Content> Seq<C> {
                 // The caller discards this state.
                 return;
             }
+            // The last parked run (if any) takes the place of this one.
+            stack.swap(top - 1, stack.len() - 1);
+            let Some(run) = stack.pop() else { break };
+            top -= 1;
             let (r, s, e) = (run.id.replica, run.id.counter, run.end());
             let steps = self.integrate(run);
             if let Some(b) = &mut self.budget {
@@ -586,21 +594,22 @@ impl<C: Content> Seq<C> {
             }
             if !self.pending.is_empty() {
                 let (lo, hi) = (Dot::new(r, s), Dot::new(r, e));
-                let a = self.pending.partition_point(|(k, _)| *k < lo);
-                let b = self.pending.partition_point(|(k, _)| *k < hi);
-                stack.extend(self.pending.drain(a..b).map(|(_, run)| run));
+                let a = self.pending.partition_point(|x| x.waiting_for() < lo);
+                let b = self.pending.partition_point(|x| x.waiting_for() < hi);
+                self.pending.drain_range(a, b, |run| {
+                    // Onto the stack, below any parked runs.
+                    stack.push(run);
+                    stack.swap(top, stack.len() - 1);
+                    top += 1;
+                });
             }
         }
-        if !parked.is_empty() {
-            // `pending` is empty here (`defer`): take the buffer as it is
-            // rather than copy it (decoding memory, C4).
-            debug_assert!(self.pending.is_empty());
-            if self.pending.is_empty() {
-                self.pending = SmallVec::from_vec(parked);
-            } else {
-                self.pending.extend(parked);
-            }
-            self.pending.sort_by_key(|(k, r)| (*k, r.id));
+        if !stack.is_empty() {
+            // Only with `defer`: `pending` is empty, and every run left in
+            // the stack is parked. They stay in its blocks.
+            debug_assert!(defer && self.pending.is_empty());
+            stack.sort_unstable_by_key(|r| (r.waiting_for(), r.id));
+            self.pending = stack;
         }
     }
 
@@ -792,7 +801,7 @@ impl<C: Content> Seq<C> {
         for d in new_deletes {
             self.apply_delete(d);
         }
-        self.integrate_all(causal_stack(incoming));
+        self.integrate_all(causal_stack(Blocks::from_vec(incoming)));
         true
     }
 
@@ -902,7 +911,7 @@ impl<C: Content> Seq<C> {
                 dels.push(d.slice(a, b));
             }
         }
-        Self::from_parts(items, dels, None)
+        Self::from_parts(Blocks::from_vec(items), dels, None)
     }
 
     /// Builds a state from item runs and delete runs (trusted, consistent).
@@ -910,7 +919,7 @@ impl<C: Content> Seq<C> {
     /// runs are placed under it (untrusted input): check
     /// [`Self::take_budget`] after.
     pub(crate) fn from_parts(
-        mut items: Vec<Run<C>>,
+        mut items: Blocks<Run<C>>,
         dels: Vec<DelRun>,
         budget: Option<Budget>,
     ) -> Self {
@@ -919,22 +928,21 @@ impl<C: Content> Seq<C> {
             ..Self::default()
         };
         // Contexts are built from sorted ranges: every insert appends.
-        let mut dots: Vec<(Dot, u64)> = items
-            .iter()
-            .map(|r| (r.id, r.end() - 1))
-            .chain(dels.iter().map(|d| (d.dot, d.dot.counter + d.len - 1)))
-            .collect();
+        let mut dots: Vec<(Dot, u64)> = Vec::with_capacity(items.len() + dels.len());
+        dots.extend(items.iter().map(|r| (r.id, r.end() - 1)));
+        dots.extend(dels.iter().map(|d| (d.dot, d.dot.counter + d.len - 1)));
         dots.sort_unstable();
-        for (d, last) in dots {
-            s.ctx.insert_range(d.replica, d.counter, last);
-        }
+        s.ctx = CausalContext::from_sorted_ranges(
+            dots.iter().map(|&(d, last)| (d.replica, d.counter, last)),
+        );
+        drop(dots);
         s.deleted = targets(&dels);
         let mut dels = dels;
         dels.sort_unstable_by_key(|d| d.dot);
         for d in dels {
             s.push_delete(d);
         }
-        for r in &mut items {
+        for r in items.iter_mut() {
             // Content of deleted units is not needed (and not shipped).
             if covered(
                 s.deleted.replica_ranges(r.id.replica),
@@ -1022,27 +1030,31 @@ impl<C: Content> Seq<C> {
 
     /// Checks the item and delete runs of a state from a peer.
     pub(crate) fn check_parts(items: &[Run<C>], dels: &[DelRun]) -> Result<(), InvariantViolation> {
-        Self::check_across(items, dels, true)
+        Self::check_across(items.iter(), dels, true)
     }
 
     /// The checks of [`Self::check_parts`]; `each_item` says whether the
     /// items still need [`Self::check_item`] (decoding ran it as each
     /// arrived).
-    fn check_across(
-        items: &[Run<C>],
+    fn check_across<'a>(
+        items: impl Iterator<Item = &'a Run<C>> + Clone,
         dels: &[DelRun],
         each_item: bool,
-    ) -> Result<(), InvariantViolation> {
+    ) -> Result<(), InvariantViolation>
+    where
+        C: 'a,
+    {
         let max = Dot::MAX_COUNTER;
         let mut units: u64 = 0;
-        for r in items {
+        for r in items.clone() {
             units = units.saturating_add(r.len);
         }
         if units > MAX_UNITS {
             return Err(InvariantViolation::SequenceTooLong { limit: MAX_UNITS });
         }
-        let mut ids: Vec<(Dot, u64)> = Vec::with_capacity(items.len() + dels.len());
-        for r in items {
+        let mut ids: Vec<(Dot, u64)> = Vec::new();
+        ids.reserve_exact(items.clone().count() + dels.len());
+        for r in items.clone() {
             if each_item {
                 Self::check_item(r)?;
             }
@@ -1434,7 +1446,7 @@ pub(crate) mod repr {
     #[serde(bound(deserialize = "C: ContentIn<'de>"))]
     pub(crate) struct ReprIn<C> {
         #[serde(deserialize_with = "runs_from_items")]
-        pub(crate) items: Vec<Run<C>>,
+        pub(crate) items: Blocks<Run<C>>,
         #[serde(deserialize_with = "bounded_deletes")]
         pub(crate) deletes: Vec<DelRun>,
     }
@@ -1445,26 +1457,27 @@ pub(crate) mod repr {
         collect::checked_vec(d, || collect::leasable::<DelRun>(Some(6)), |_, _| Ok(()))
     }
 
-    fn runs_from_items<'de, D, C>(d: D) -> Result<Vec<Run<C>>, D::Error>
+    fn runs_from_items<'de, D, C>(d: D) -> Result<Blocks<Run<C>>, D::Error>
     where
         D: serde::Deserializer<'de>,
         C: ContentIn<'de>,
     {
         struct Items<C>(core::marker::PhantomData<C>);
         impl<'de, C: ContentIn<'de>> serde::de::Visitor<'de> for Items<C> {
-            type Value = Vec<Run<C>>;
+            type Value = Blocks<Run<C>>;
             fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
                 f.write_str("a sequence of items")
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(
                 self,
                 mut seq: A,
-            ) -> Result<Vec<Run<C>>, A::Error> {
+            ) -> Result<Blocks<Run<C>>, A::Error> {
                 // A hint is a claim of the input: it only caps the size of
-                // the blocks the items are gathered in (C4; no lease, as an
-                // item's content is a nested sequence).
+                // the first block the items are gathered in (C4; no lease,
+                // as an item's content is a nested sequence). The blocks
+                // are placed as they are, never copied into one vector.
                 let hint = seq.size_hint().unwrap_or(0);
-                let mut out = crate::encoding::collect::Collector::new();
+                let mut out = Blocks::new();
                 while let Some(i) = seq.next_element::<ItemIn<C>>()? {
                     let run = Run::new(i.id, i.len, i.left, i.right, i.content.map(|c| c.0));
                     // Checked as it arrives: bad items are not collected.
@@ -1472,10 +1485,12 @@ pub(crate) mod repr {
                     // origin" as counter 0, which the check rejects.
                     Seq::check_item_with(&run, [i.left, i.right])
                         .map_err(crate::encoding::violation::reject)?;
-                    out.push(hint, run)
+                    let left = hint.saturating_sub(out.len());
+                    crate::encoding::budget::charge(out.next_alloc(left))
                         .map_err(crate::encoding::budget::over_budget)?;
+                    out.push_hinted(left, run);
                 }
-                out.finish().map_err(crate::encoding::budget::over_budget)
+                Ok(out)
             }
         }
         d.deserialize_seq(Items(core::marker::PhantomData))
@@ -1504,11 +1519,13 @@ pub(crate) mod repr {
             // An upper estimate (from the structures, checked by the
             // `c4_hard_cap_*` tests, not proved) of what the checks and the
             // build below allocate: per item run, the run in a leaf (leaves
-            // are at least half full), in the stack and in pending, its
-            // id-index entry and its context and id ranges; per delete run,
-            // its copy, its targets' ranges and its id. Charged before
+            // are at least half full, so up to about twice the run), its
+            // id-index entry, its context and id ranges and the sort's
+            // positions (the runs read were charged as their blocks were
+            // read, and the stack and pending keep them there); per delete
+            // run, its copy, its targets' ranges and its id. Charged before
             // anything is built.
-            let per_item = 4 * core::mem::size_of::<Run<C>>() + 128;
+            let per_item = 3 * core::mem::size_of::<Run<C>>() + 96;
             let per_del = 4 * core::mem::size_of::<DelRun>() + 64;
             crate::encoding::budget::charge(
                 repr.items
@@ -1518,7 +1535,7 @@ pub(crate) mod repr {
             )?;
             let items = repr.items;
             // Each item was checked on its own as it was read.
-            Self::check_across(&items, &repr.deletes, false)?;
+            Self::check_across(items.iter(), &repr.deletes, false)?;
             let mut s = Self::from_parts(items, repr.deletes, Some(Budget::new()));
             s.take_budget()?;
             Ok(s)

@@ -628,9 +628,10 @@ impl<C: Content> Tree<C> {
         let cut = if appended { LEAF_CAP } else { l.runs.len() / 2 };
         let moved = l.runs.split_off(cut);
         let kept = l.runs.len();
-        // A leaf never holds more than LEAF_CAP + 1 runs (+ 2 while a
-        // delete splits a run in three): no capacity beyond that.
-        l.runs.shrink_to(LEAF_CAP + 3);
+        // A leaf holds at most LEAF_CAP + 1 runs before it splits: no
+        // capacity beyond that (a delete that splits a run in three in a
+        // full leaf grows it for a moment; decoding memory, C4).
+        l.runs.shrink_to(LEAF_CAP + 1);
         if leaf == self.cache.leaf && self.cache.run >= kept {
             self.cache.run = 0;
             self.cache.run_start = 0;
@@ -649,7 +650,7 @@ impl<C: Content> Tree<C> {
             .iter()
             .map(|r| (r.id.replica, r.id.counter, r.end()))
             .collect();
-        let mut runs = Vec::with_capacity(LEAF_CAP + 3);
+        let mut runs = Vec::with_capacity(LEAF_CAP + 1);
         runs.extend(moved);
         self.leaves.push(Leaf {
             runs,
