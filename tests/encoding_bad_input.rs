@@ -4470,7 +4470,8 @@ const CAP_SLACK: usize = 8 << 10;
 /// decode that would pass it stops with `AllocLimit` and names it, and a
 /// valid input is refused for nothing else. Caps from a quarter of the
 /// input to 64 times it; at 64 × + 64 KiB every valid input decodes (the
-/// budget charges about twice the peak: sequences peak at up to 34 ×).
+/// budget charges more than the peak: up to about four times it for a
+/// sequence, whose tree is charged at an upper estimate per run).
 #[test]
 fn c4_hard_cap_bounds_every_flood() {
     fn check<T: Floods>() {

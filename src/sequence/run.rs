@@ -422,9 +422,10 @@ pub(crate) struct Run<C> {
     right: Origin,
     /// Whether the units are deleted (tombstones).
     pub(crate) deleted: bool,
-    /// Pending only: whether the run waits for its right origin (else
-    /// for its left), so that pending needs no key beside the run (it sits
-    /// in the padding after `deleted`, as `start` does).
+    /// Whether the run waits for its right origin (else for its left):
+    /// meaningful only while it is pending, so that pending needs no key
+    /// beside the run (it sits in the padding after `deleted`, as `start`
+    /// does; equality ignores it).
     waits_right: bool,
     /// Where the units start in `content`: storage before it belongs to
     /// a run this one was split from (it sits in the padding after

@@ -168,25 +168,43 @@ fn targets(dels: &[DelRun]) -> CausalContext {
 /// the set. O(k log k). A cycle (only possible in forged input) is cut; its
 /// runs then wait in pending.
 ///
-/// The runs stay where they are until the final permutation: they are found
-/// through `idx`, their positions sorted by id (8 bytes a run beside the
-/// runs, where a sort of the runs themselves would need them in one
-/// vector; decoding memory, C4).
+/// Runs in one block are sorted by id in place, as a slice. Runs in blocks
+/// (a decode's) stay where they are until the final permutation: unless
+/// they are sorted already (a canonical encoding's are), they are found
+/// through their positions sorted by id, 8 bytes a run, where a sort of
+/// the runs themselves would need them in one vector (decoding memory, C4).
 fn causal_stack<C: Content>(mut runs: Blocks<Run<C>>) -> Blocks<Run<C>> {
     let n = runs.len();
-    let mut idx: Vec<usize> = (0..n).collect();
-    idx.sort_unstable_by_key(|&i| runs[i].id);
-    let mut order: Vec<usize> = Vec::with_capacity(n);
-    // 0: unvisited, 1: on the path, 2: done.
-    let mut state = alloc::vec![0u8; n];
+    let idx: Option<Vec<usize>> = if let Some(s) = runs.as_mut_slice() {
+        s.sort_unstable_by_key(|r| r.id);
+        None
+    } else if runs
+        .iter()
+        .zip(runs.iter().skip(1))
+        .all(|(a, b)| a.id < b.id)
     {
+        None
+    } else {
+        let mut idx: Vec<usize> = (0..n).collect();
+        idx.sort_unstable_by_key(|&i| runs[i].id);
+        Some(idx)
+    };
+    let mut order: Vec<usize> = Vec::with_capacity(n);
+    {
+        // The position of the `k`-th run by id.
+        let at = |k: usize| idx.as_ref().map_or(k, |v| v[k]);
         let find = |d: Dot| -> Option<usize> {
-            let k = idx.partition_point(|&i| runs[i].id <= d);
-            let i = *idx.get(k.checked_sub(1)?)?;
+            let k = match &idx {
+                Some(v) => v.partition_point(|&i| runs[i].id <= d),
+                None => runs.partition_point(|r| r.id <= d),
+            };
+            let i = at(k.checked_sub(1)?);
             runs[i].contains(d).then_some(i)
         };
+        // 0: unvisited, 1: on the path, 2: done.
+        let mut state = alloc::vec![0u8; n];
         let mut path: Vec<(usize, u8)> = Vec::new();
-        for &start in &idx {
+        for start in (0..n).map(at) {
             if state[start] != 0 {
                 continue;
             }
@@ -213,7 +231,7 @@ fn causal_stack<C: Content>(mut runs: Blocks<Run<C>>) -> Blocks<Run<C>> {
             }
         }
     }
-    drop((idx, state));
+    drop(idx);
     // The stack pops from the end: position `k` receives the run now at
     // `order[n - 1 - k]`.
     order.reverse();
@@ -555,11 +573,11 @@ impl<C: Content> Seq<C> {
     fn integrate_all(&mut self, mut stack: Blocks<Run<C>>) {
         // With nothing pending at the start, no run parked here can be woken
         // here (the stack is in causal order: in-set origins come first), so
-        // parked runs stay where they are in the stack, below `top`, and
-        // are sorted once at the end — O(k log k), not O(k·P), and no
-        // second buffer (decoding memory, C4). The stack (`..top`) and the
-        // parked runs (`top..`) then stay one contiguous range, and a stack
-        // in blocks gives back its memory as it is drained, while the tree
+        // parked runs are sorted once at the end — O(k log k), not O(k·P) —
+        // and stay where they are: the stack is `..top`, the parked runs
+        // `top..`, one contiguous range, and the runs they keep become the
+        // pending list (no second buffer; decoding memory, C4). A stack in
+        // blocks gives back its memory as it is drained, while the tree
         // grows.
         let defer = self.pending.is_empty();
         let mut top = stack.len();
@@ -578,8 +596,12 @@ impl<C: Content> Seq<C> {
                 // The caller discards this state.
                 return;
             }
-            // The last parked run (if any) takes the place of this one.
-            stack.swap(top - 1, stack.len() - 1);
+            if top < stack.len() {
+                // The last parked run takes the place of this one.
+                stack.swap(top - 1, stack.len() - 1);
+            } else {
+                stack.shrink_sparse();
+            }
             let Some(run) = stack.pop() else { break };
             top -= 1;
             let (r, s, e) = (run.id.replica, run.id.counter, run.end());
@@ -597,19 +619,27 @@ impl<C: Content> Seq<C> {
                 let a = self.pending.partition_point(|x| x.waiting_for() < lo);
                 let b = self.pending.partition_point(|x| x.waiting_for() < hi);
                 self.pending.drain_range(a, b, |run| {
-                    // Onto the stack, below any parked runs.
+                    // Onto the top of the stack, under the parked runs.
                     stack.push(run);
                     stack.swap(top, stack.len() - 1);
                     top += 1;
                 });
             }
         }
-        if !stack.is_empty() {
-            // Only with `defer`: `pending` is empty, and every run left in
-            // the stack is parked. They stay in its blocks.
-            debug_assert!(defer && self.pending.is_empty());
-            stack.sort_unstable_by_key(|r| (r.waiting_for(), r.id));
+        if stack.is_empty() {
+            return;
+        }
+        // Only with `defer` are runs left here, all parked.
+        debug_assert!(defer && self.pending.is_empty());
+        stack.sort_unstable_by_key(|r| (r.waiting_for(), r.id));
+        stack.shrink_sparse();
+        if self.pending.is_empty() {
             self.pending = stack;
+        } else {
+            // Not reached (see above); kept so that no run is ever lost.
+            while let Some(run) = stack.pop() {
+                self.park(run.waiting_for(), run);
+            }
         }
     }
 
@@ -1030,7 +1060,7 @@ impl<C: Content> Seq<C> {
 
     /// Checks the item and delete runs of a state from a peer.
     pub(crate) fn check_parts(items: &[Run<C>], dels: &[DelRun]) -> Result<(), InvariantViolation> {
-        Self::check_across(items.iter(), dels, true)
+        Self::check_across(items.iter(), items.len(), dels, true)
     }
 
     /// The checks of [`Self::check_parts`]; `each_item` says whether the
@@ -1038,6 +1068,7 @@ impl<C: Content> Seq<C> {
     /// arrived).
     fn check_across<'a>(
         items: impl Iterator<Item = &'a Run<C>> + Clone,
+        items_len: usize,
         dels: &[DelRun],
         each_item: bool,
     ) -> Result<(), InvariantViolation>
@@ -1052,8 +1083,7 @@ impl<C: Content> Seq<C> {
         if units > MAX_UNITS {
             return Err(InvariantViolation::SequenceTooLong { limit: MAX_UNITS });
         }
-        let mut ids: Vec<(Dot, u64)> = Vec::new();
-        ids.reserve_exact(items.clone().count() + dels.len());
+        let mut ids: Vec<(Dot, u64)> = Vec::with_capacity(items_len.saturating_add(dels.len()));
         for r in items.clone() {
             if each_item {
                 Self::check_item(r)?;
@@ -1188,6 +1218,15 @@ impl<C: Content> Seq<C> {
     #[cfg(test)]
     pub(crate) fn check_tree(&self) {
         self.tree.check();
+        // Pending: sorted by the origin each run waits for, then id; that
+        // origin is one of the run's, and missing.
+        let keys = self.pending.iter().map(|r| (r.waiting_for(), r.id));
+        assert!(keys.clone().zip(keys.skip(1)).all(|(a, b)| a < b));
+        for r in self.pending.iter() {
+            let w = Some(r.waiting_for());
+            assert!(w == r.left() || w == r.right(), "{r:?}");
+            assert!(!self.tree.contains(r.waiting_for()), "{r:?}");
+        }
     }
 
     /// Runs per leaf, in arena order (tests).
@@ -1535,7 +1574,7 @@ pub(crate) mod repr {
             )?;
             let items = repr.items;
             // Each item was checked on its own as it was read.
-            Self::check_across(items.iter(), &repr.deletes, false)?;
+            Self::check_across(items.iter(), items.len(), &repr.deletes, false)?;
             let mut s = Self::from_parts(items, repr.deletes, Some(Budget::new()));
             s.take_budget()?;
             Ok(s)

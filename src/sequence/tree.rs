@@ -628,10 +628,11 @@ impl<C: Content> Tree<C> {
         let cut = if appended { LEAF_CAP } else { l.runs.len() / 2 };
         let moved = l.runs.split_off(cut);
         let kept = l.runs.len();
-        // A leaf holds at most LEAF_CAP + 1 runs before it splits: no
-        // capacity beyond that (a delete that splits a run in three in a
-        // full leaf grows it for a moment; decoding memory, C4).
-        l.runs.shrink_to(LEAF_CAP + 1);
+        // One edit adds at most two runs to a leaf of at most LEAF_CAP (an
+        // insert inside a run splits it; a delete inside one cuts it in
+        // three) before it splits: no capacity beyond that (decoding
+        // memory, C4).
+        l.runs.shrink_to(LEAF_CAP + 2);
         if leaf == self.cache.leaf && self.cache.run >= kept {
             self.cache.run = 0;
             self.cache.run_start = 0;
@@ -650,7 +651,7 @@ impl<C: Content> Tree<C> {
             .iter()
             .map(|r| (r.id.replica, r.id.counter, r.end()))
             .collect();
-        let mut runs = Vec::with_capacity(LEAF_CAP + 1);
+        let mut runs = Vec::with_capacity(LEAF_CAP + 2);
         runs.extend(moved);
         self.leaves.push(Leaf {
             runs,
