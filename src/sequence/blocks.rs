@@ -187,7 +187,12 @@ impl<T> Blocks<T> {
     /// Appends `x`.
     #[inline]
     pub(crate) fn push(&mut self, x: T) {
-        self.push_hinted(1, x);
+        // Room in `first` (a local delta's one pending run is here).
+        if self.rest.is_none() && self.first.len() < self.first.capacity() {
+            self.first.push(x);
+        } else {
+            self.push_hinted(1, x);
+        }
     }
 
     /// Removes the last element, freeing its block if that empties it (the
@@ -268,18 +273,23 @@ impl<T> Blocks<T> {
     }
 
     /// The first index whose element fails `pred`, for a `pred` that holds
-    /// on a prefix (as `slice::partition_point`).
+    /// on a prefix (as `slice::partition_point`): the block by its last
+    /// element, then within it.
     pub(crate) fn partition_point(&self, mut pred: impl FnMut(&T) -> bool) -> usize {
-        let (mut lo, mut hi) = (0, self.len());
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if pred(&self[mid]) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
+        let f = &self.first;
+        let Some(r) = &self.rest else {
+            return f.partition_point(pred);
+        };
+        if f.last().is_some_and(|x| !pred(x)) {
+            return f.partition_point(pred);
         }
-        lo
+        let k = r
+            .blocks
+            .partition_point(|b| b.last().map_or(true, &mut pred));
+        match r.blocks.get(k) {
+            Some(b) => f.len() + k * Self::PER + b.partition_point(pred),
+            None => self.len(),
+        }
     }
 
     /// The elements as one slice, if they are all in `first`.
