@@ -112,15 +112,15 @@ impl<T> Blocks<T> {
     /// (`hint`: see [`push_hinted`](Self::push_hinted)).
     fn first_growth(&self, hint: usize) -> Option<usize> {
         let f = &self.first;
-        if self.rest.is_some() || f.len() < f.capacity() || f.len() >= Self::PER {
+        if self.rest.is_some() || f.len() >= Self::PER {
             return None;
         }
         if f.is_empty() {
-            // One element is inline.
+            // Sized by the hint, up to a block (one element is inline).
             let cap = hint.clamp(1, Self::PER);
             return (cap > f.capacity()).then_some(cap);
         }
-        Some(len_grown::<T>(f.len()))
+        (f.len() == f.capacity()).then(|| len_grown::<T>(f.len()))
     }
 
     /// The bytes the next [`push_hinted`](Self::push_hinted) allocates (0:
@@ -136,9 +136,9 @@ impl<T> Blocks<T> {
                 0
             }
         };
+        let f = &self.first;
         match &self.rest {
-            None if self.first.len() < self.first.capacity() => 0,
-            None if self.first.len() < Self::PER => self
+            None if f.len() < f.capacity() || f.len() < Self::PER => self
                 .first_growth(hint)
                 .map_or(0, |c| c.saturating_mul(size)),
             None => block
@@ -529,6 +529,7 @@ mod tests {
             let mut b: Blocks<E> = Blocks::new();
             for h in hints {
                 let said = b.next_alloc(h);
+                let empty = b.is_empty();
                 let blocks = |b: &Blocks<E>| b.rest.as_ref().map_or((0, 0), |r| (r.blocks.len(), r.blocks.capacity()));
                 let (first, (rest, list), boxed) = (b.first.capacity(), blocks(&b), b.rest.is_some());
                 b.push_hinted(h, [0; 64]);
@@ -547,6 +548,10 @@ mod tests {
                     got += list2 * core::mem::size_of::<Vec<E>>();
                 }
                 prop_assert_eq!(said, got);
+                if empty {
+                    // The first block is sized by the hint (one inline).
+                    prop_assert_eq!(b.first.capacity(), h.clamp(1, Blocks::<E>::PER));
+                }
             }
         }
     }
