@@ -245,6 +245,7 @@ impl<T> Blocks<T> {
 
     /// Inserts `x` at `i ≤ len`, shifting the rest up: O(len − i).
     pub(crate) fn insert(&mut self, i: usize, x: T) {
+        debug_assert!(i <= self.len());
         self.push(x);
         let mut j = self.len() - 1;
         while j > i {
@@ -256,6 +257,7 @@ impl<T> Blocks<T> {
     /// Removes the elements `[a, b)` and gives them to `f` in order:
     /// O(len − a).
     pub(crate) fn drain_range(&mut self, a: usize, b: usize, mut f: impl FnMut(T)) {
+        debug_assert!(b <= self.len());
         if a >= b {
             return;
         }
@@ -301,9 +303,10 @@ impl<T> Blocks<T> {
         }
     }
 
-    /// For a vector wrapped by [`from_vec`](Self::from_vec) (one block):
-    /// halves its spare capacity once it is under a quarter full and large,
-    /// as the stack of a join drains (blocks are freed as they empty).
+    /// For elements all in `first` (a vector wrapped by
+    /// [`from_vec`](Self::from_vec)): once it is large and under a quarter
+    /// full, sets its capacity to twice its length, as the stack of a join
+    /// drains (blocks after `first` are freed as they empty).
     pub(crate) fn shrink_sparse(&mut self) {
         let f = &mut self.first;
         if self.rest.is_none() && f.capacity() > 256 && f.len() < f.capacity() / 4 {
@@ -322,8 +325,8 @@ impl<T> Blocks<T> {
     }
 
     /// Sorts by `key` (unstable; keys should be distinct): one block as a
-    /// slice, blocks by sorting their positions and moving each element
-    /// once.
+    /// slice, blocks by sorting their positions and then permuting the
+    /// elements in place (a cycle of `L` elements takes `L − 1` swaps).
     pub(crate) fn sort_unstable_by_key<K: Ord>(&mut self, mut key: impl FnMut(&T) -> K) {
         if let Some(s) = self.as_mut_slice() {
             s.sort_unstable_by_key(key);
@@ -502,7 +505,7 @@ mod tests {
             for (op, x, y) in ops {
                 step(&mut b, &mut v, op, x, y)?;
                 check_shape(&b)?;
-                prop_assert!(b.first.capacity() <= Blocks::<E>::PER.max(4));
+                prop_assert!(b.first.capacity() <= Blocks::<E>::PER);
             }
         }
 
@@ -510,9 +513,13 @@ mod tests {
         #[test]
         fn one_block_acts_as_a_vec(
             start in 0usize..300,
+            spare in 0usize..40,
             ops in proptest::collection::vec((0u8..9, any::<u16>(), any::<u16>()), 0..300),
         ) {
-            let mut v: Vec<E> = (0..start as u64).map(|i| [i; 64]).collect();
+            // With spare capacity, as a join's vector has (also more than
+            // a block's worth).
+            let mut v: Vec<E> = Vec::with_capacity(start + spare);
+            v.extend((0..start as u64).map(|i| [i; 64]));
             let mut b = Blocks::from_vec(v.clone());
             for (op, x, y) in ops {
                 step(&mut b, &mut v, op, x, y)?;
@@ -554,6 +561,34 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_block_is_a_power_of_two_of_at_most_4_kib_and_at_least_8() {
+        assert_eq!(Blocks::<u8>::PER, 4096);
+        assert_eq!(Blocks::<()>::PER, 4096);
+        assert_eq!(Blocks::<[u8; 88]>::PER, 32);
+        assert_eq!(Blocks::<[u8; 96]>::PER, 32);
+        assert_eq!(Blocks::<[u8; 600]>::PER, 8);
+        assert_eq!(Blocks::<E>::PER, 8);
+    }
+
+    #[test]
+    fn a_clone_acts_as_the_original() {
+        let mut b: Blocks<u32> = Blocks::new();
+        for i in 0..3000 {
+            b.push(i);
+        }
+        let mut c = b.clone();
+        for i in 3000..3100 {
+            b.push(i);
+            c.push(i);
+        }
+        assert!(b.iter().eq(c.iter()));
+        c.drain_range(10, 2000, |_| {});
+        b.drain_range(10, 2000, |_| {});
+        assert!(b.iter().eq(c.iter()));
+        assert_eq!(c[500], b[500]);
     }
 
     #[test]
