@@ -27,7 +27,8 @@ const BLOCK_BYTES: usize = 4096;
 
 /// `log2` of the entries per block: about [`BLOCK_BYTES`] worth, a power of
 /// two (a position splits into block and offset with a shift and a mask).
-const fn block_shift(entry_size: usize) -> u32 {
+/// Also sizes the blocks of a sequence's runs (`sequence::blocks`).
+pub(crate) const fn block_shift(entry_size: usize) -> u32 {
     let per = match BLOCK_BYTES.checked_div(entry_size) {
         Some(per) => per,
         None => BLOCK_BYTES,

@@ -23,9 +23,6 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use smallvec::SmallVec;
 
-/// Bytes per block (the first block starts smaller and grows to it).
-const BLOCK_BYTES: usize = 4096;
-
 /// A clone gives each block the capacity of its length, so a push into a
 /// cloned last block may grow it past a block's size (harmless: only the
 /// lengths of the blocks define the indexing).
@@ -59,19 +56,18 @@ impl<T> Default for Blocks<T> {
 }
 
 impl<T> Blocks<T> {
-    /// Elements per block: a power of two, the largest that fits
-    /// [`BLOCK_BYTES`], and at least 8.
-    pub(crate) const PER: usize = {
-        let per = BLOCK_BYTES
-            / if core::mem::size_of::<T>() == 0 {
-                1
-            } else {
-                core::mem::size_of::<T>()
-            };
-        let per = if per < 8 { 8 } else { per };
-        1 << (usize::BITS - 1 - per.leading_zeros())
+    /// Elements per block: sized as a dot map's blocks are (a power of
+    /// two, about 4 KiB worth: `causal::table::block_shift`), and at least
+    /// 8.
+    const SHIFT: u32 = {
+        let s = crate::causal::table::block_shift(core::mem::size_of::<T>());
+        if s < 3 {
+            3
+        } else {
+            s
+        }
     };
-    const SHIFT: u32 = Self::PER.trailing_zeros();
+    pub(crate) const PER: usize = 1 << Self::SHIFT;
 
     pub(crate) const fn new() -> Self {
         Blocks {
