@@ -68,25 +68,22 @@ pub trait DotStore: Clone + Default + PartialEq + Debug {
     /// The sub-store of entries whose dots satisfy `keep`.
     fn filter_dots(&self, keep: &dyn Fn(Dot) -> bool) -> Self;
 
-    /// Checks I1 (every dot in `ctx`) and the store's own normal form, and
-    /// appends every dot to `seen` (I2, no dot twice, is checked over all
-    /// of them by the caller).
-    fn check_store(
-        &self,
-        ctx: &CausalContext,
-        seen: &mut Vec<Dot>,
-    ) -> Result<(), InvariantViolation>;
+    /// Checks I1 (every dot in `ctx`) and the store's own normal form. I2
+    /// (no dot twice) spans the whole store, so the caller checks it over
+    /// [`for_each_dot`](Self::for_each_dot), afterwards.
+    ///
+    /// Must check I1 for every dot `for_each_dot` yields: the search for a
+    /// repeated dot sorts them in one bucket per replica of `ctx`, and
+    /// relies on it.
+    fn check_store(&self, ctx: &CausalContext) -> Result<(), InvariantViolation>;
 
     /// Checks I1, I2 and the normal form of a whole store (not nested in
-    /// another). The default collects every dot and looks for one that
-    /// appears twice; stores whose dots are strictly sorted by construction
-    /// skip the collection.
+    /// another). The default looks for a dot that appears twice among all
+    /// of them; stores whose dots are strictly sorted by construction skip
+    /// that search.
     fn check_all(&self, ctx: &CausalContext) -> Result<(), InvariantViolation> {
-        // Counted first, so that the vector is allocated once at its size
-        // (a growing one would hold old and new buffers at once: C4).
-        let mut seen = Vec::with_capacity(dot_count(self));
-        self.check_store(ctx, &mut seen)?;
-        find_duplicate(&mut seen)
+        self.check_store(ctx)?;
+        find_duplicate(self, ctx)
     }
 
     /// Number of dots in the store that `ctx` has seen.
@@ -99,13 +96,6 @@ pub trait DotStore: Clone + Default + PartialEq + Debug {
         });
         n
     }
-}
-
-/// Number of dots in `store`.
-fn dot_count<S: DotStore>(store: &S) -> usize {
-    let mut n = 0usize;
-    store.for_each_dot(&mut |_| n = n.saturating_add(1));
-    n
 }
 
 /// The context of exactly the dots of `store`, built from sorted dots in
@@ -184,13 +174,8 @@ pub(crate) fn merge_dots(
     changed
 }
 
-/// The normal form (strictly sorted) and I1 of a flat store's dots; `seen`,
-/// when given, collects them for the I2 check of an enclosing store.
-pub(crate) fn check_sorted_dots<I>(
-    dots: I,
-    ctx: &CausalContext,
-    mut seen: Option<&mut Vec<Dot>>,
-) -> Result<(), InvariantViolation>
+/// The normal form (strictly sorted) and I1 of a flat store's dots.
+pub(crate) fn check_sorted_dots<I>(dots: I, ctx: &CausalContext) -> Result<(), InvariantViolation>
 where
     I: Iterator<Item = Dot> + Clone,
 {
@@ -208,22 +193,54 @@ where
         if !ctx.contains(d) {
             return Err(InvariantViolation::DotNotInContext { dot: d });
         }
-        if let Some(seen) = seen.as_deref_mut() {
-            seen.push(d);
-        }
     }
     Ok(())
 }
 
-/// I2 over the dots a store check collected: the least dot that appears
-/// twice, if any. Sorting a vector costs less memory than a hash set of the
-/// same dots (C4), and names the same dot whatever the store's order.
-pub(crate) fn find_duplicate(seen: &mut [Dot]) -> Result<(), InvariantViolation> {
-    seen.sort_unstable();
-    match seen.windows(2).find(|w| w[0] == w[1]) {
-        Some(w) => Err(InvariantViolation::DuplicateDot { dot: w[0] }),
-        None => Ok(()),
+/// I2 over a whole store whose every dot is in `ctx` (I1, checked first):
+/// the least dot that appears twice, if any, whatever the store's order.
+///
+/// The counters are sorted in one bucket per replica of `ctx`: 8 bytes a
+/// dot, where collecting the dots took 16 (C4: a map entry of a few wire
+/// bytes holds one or two dots).
+pub(crate) fn find_duplicate<S: DotStore>(
+    store: &S,
+    ctx: &CausalContext,
+) -> Result<(), InvariantViolation> {
+    // Counted first, so that the vector is allocated once at its size (a
+    // growing one would hold old and new buffers at once: C4). `ends[i + 1]`
+    // counts replica `i`'s dots, then is made the end of its bucket; while
+    // filling, `ends[i]` is where its next counter goes, so that afterwards
+    // bucket `i` is `ends[i - 1]..ends[i]` (from 0 for `i = 0`).
+    let mut ends: Vec<usize> = alloc::vec![0; ctx.replica_count() + 1];
+    store.for_each_dot(&mut |d| {
+        debug_assert!(ctx.contains(d), "find_duplicate before I1: {d:?}");
+        if let Some(i) = ctx.replica_index(d.replica) {
+            ends[i + 1] += 1;
+        }
+    });
+    for i in 1..ends.len() {
+        ends[i] += ends[i - 1];
     }
+    let mut counters: Vec<u64> = alloc::vec![0; ends[ends.len() - 1]];
+    store.for_each_dot(&mut |d| {
+        if let Some(i) = ctx.replica_index(d.replica) {
+            counters[ends[i]] = d.counter;
+            ends[i] += 1;
+        }
+    });
+    let mut start = 0;
+    for ((replica, _), &end) in ctx.replicas().zip(&ends) {
+        let bucket = &mut counters[start..end];
+        start = end;
+        bucket.sort_unstable();
+        if let Some(w) = bucket.windows(2).find(|w| w[0] == w[1]) {
+            return Err(InvariantViolation::DuplicateDot {
+                dot: Dot::new(replica, w[0]),
+            });
+        }
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------
@@ -343,18 +360,14 @@ impl DotStore for DotSet {
         }
     }
 
-    fn check_store(
-        &self,
-        ctx: &CausalContext,
-        seen: &mut Vec<Dot>,
-    ) -> Result<(), InvariantViolation> {
-        check_sorted_dots(self.dots.iter().copied(), ctx, Some(seen))
+    fn check_store(&self, ctx: &CausalContext) -> Result<(), InvariantViolation> {
+        check_sorted_dots(self.dots.iter().copied(), ctx)
     }
 
     fn check_all(&self, ctx: &CausalContext) -> Result<(), InvariantViolation> {
-        // Strictly sorted, so no dot repeats: nothing to collect (C4: no
+        // Strictly sorted, so no dot repeats: no duplicate search (C4: no
         // second copy of the dots).
-        check_sorted_dots(self.dots.iter().copied(), ctx, None)
+        check_sorted_dots(self.dots.iter().copied(), ctx)
     }
 }
 
@@ -526,17 +539,13 @@ impl<V: Clone + PartialEq + Debug> DotStore for DotFun<V> {
         }
     }
 
-    fn check_store(
-        &self,
-        ctx: &CausalContext,
-        seen: &mut Vec<Dot>,
-    ) -> Result<(), InvariantViolation> {
-        check_sorted_dots(self.entries.iter().map(|e| e.0), ctx, Some(seen))
+    fn check_store(&self, ctx: &CausalContext) -> Result<(), InvariantViolation> {
+        check_sorted_dots(self.entries.iter().map(|e| e.0), ctx)
     }
 
     fn check_all(&self, ctx: &CausalContext) -> Result<(), InvariantViolation> {
-        // Strictly sorted by dot: nothing to collect (C4).
-        check_sorted_dots(self.entries.iter().map(|e| e.0), ctx, None)
+        // Strictly sorted by dot: no duplicate search (C4).
+        check_sorted_dots(self.entries.iter().map(|e| e.0), ctx)
     }
 }
 
@@ -813,16 +822,12 @@ where
         out
     }
 
-    fn check_store(
-        &self,
-        ctx: &CausalContext,
-        seen: &mut Vec<Dot>,
-    ) -> Result<(), InvariantViolation> {
+    fn check_store(&self, ctx: &CausalContext) -> Result<(), InvariantViolation> {
         // Empty entries are key hints (see the type docs): harmless, and never
         // serialised; the deserialiser rejects them in input.
         let mut first = None;
         for v in self.raw_values() {
-            if let Err(e) = v.check_store(ctx, seen) {
+            if let Err(e) = v.check_store(ctx) {
                 first = Some(e);
                 break;
             }
@@ -842,40 +847,21 @@ where
     /// The violation to report for a map that has one: which one the check
     /// meets first depends on the map's iteration order, and the same
     /// bytes must be rejected with the same error every time (C2). Every
-    /// entry is checked on its own, duplicates across entries are found in
-    /// sorted order, and the least violation (by its `Debug` form) is
-    /// reported. Only on the error path. `None` if the violation involves
-    /// dots outside this map (the caller's first error stands).
+    /// entry is checked on its own and the least violation (by its `Debug`
+    /// form) is reported. Only on the error path. A dot repeated across
+    /// entries is looked for only once every entry is sound
+    /// ([`find_duplicate`], after the check), so nothing is collected
+    /// here. `None` if no entry is at fault.
     fn least_violation(&self, ctx: &CausalContext) -> Option<InvariantViolation> {
         // The running least only (C4: a state whose every entry is bad, e.g.
         // under an empty context, must not collect a violation per entry).
-        fn consider(
-            least: &mut Option<(alloc::string::String, InvariantViolation)>,
-            e: InvariantViolation,
-        ) {
-            let key = alloc::format!("{e:?}");
-            if least.as_ref().map_or(true, |(k, _)| key < *k) {
-                *least = Some((key, e));
-            }
-        }
-        let mut least = None;
-        let mut scratch = alloc::vec::Vec::new();
+        let mut least: Option<(alloc::string::String, InvariantViolation)> = None;
         for v in self.raw_values() {
-            scratch.clear();
-            if let Err(e) = v.check_store(ctx, &mut scratch) {
-                consider(&mut least, e);
-            }
-        }
-        // Every `DuplicateDot` sorts after a violation whose form is less
-        // than its name: then the dots need not be collected.
-        let dup_cannot_win = least
-            .as_ref()
-            .is_some_and(|(k, _)| k.as_str() < "DuplicateDot");
-        if !dup_cannot_win {
-            let mut dots = alloc::vec::Vec::with_capacity(dot_count(self));
-            self.for_each_dot(&mut |d| dots.push(d));
-            if let Err(e) = find_duplicate(&mut dots) {
-                consider(&mut least, e);
+            if let Err(e) = v.check_store(ctx) {
+                let key = alloc::format!("{e:?}");
+                if least.as_ref().map_or(true, |(k, _)| key < *k) {
+                    least = Some((key, e));
+                }
             }
         }
         least.map(|(_, e)| e)

@@ -208,16 +208,12 @@ impl<T: CausalCrdt> DotStore for T {
         Self::from_parts(self.store().filter_dots(keep), CausalContext::new())
     }
 
-    fn check_store(
-        &self,
-        ctx: &CausalContext,
-        seen: &mut Vec<Dot>,
-    ) -> Result<(), InvariantViolation> {
+    fn check_store(&self, ctx: &CausalContext) -> Result<(), InvariantViolation> {
         if !self.context().is_empty() {
             return Err(InvariantViolation::NestedContext);
         }
         self.check_type_invariants()?;
-        self.store().check_store(ctx, seen)
+        self.store().check_store(ctx)
     }
 }
 
@@ -300,13 +296,11 @@ where
     use crate::encoding::budget;
     use serde::Deserialize;
     let (store, ctx) = <(T::Store, CausalContext)>::deserialize(d)?;
-    // The I2 check may collect every dot; on the error path the search for
-    // the least violation collects them again, with a scratch vector of up
-    // to twice an entry's dots at each level: four dots a dot, charged
-    // before it runs (an upper estimate).
-    let mut dots = 0usize;
-    store.for_each_dot(&mut |_| dots = dots.saturating_add(4));
-    budget::charge_for::<Dot>(dots).map_err(budget::over_budget)?;
+    // The I2 check sorts every dot's counter, with a bucket end per replica
+    // of the context (`find_duplicate`): charged before it runs.
+    let mut words = ctx.replica_count().saturating_add(1);
+    store.for_each_dot(&mut |_| words = words.saturating_add(1));
+    budget::charge_for::<u64>(words).map_err(budget::over_budget)?;
     let x = T::from_parts(store, ctx);
     x.check_invariants()
         .map_err(crate::encoding::violation::reject)?;

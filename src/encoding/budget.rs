@@ -21,7 +21,8 @@
 //! C4's `16 × input` without copying its elements.
 //!
 //! Charged as upper estimates, before the work that allocates:
-//! - the I2 check of a causal value, four dots for each of its dots;
+//! - the I2 check of a causal value, a word for each of its dots and one
+//!   for each replica of its context;
 //! - a sequence's checks and tree, per run (`Seq::from_repr`).
 //!
 //! These two are estimates from the code's structure. They are checked by

@@ -1,3 +1,4 @@
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -11,40 +12,116 @@ use crate::error::InvariantViolation;
 ///
 /// The key is visible iff it has a presence dot and no remove marker.
 ///
-/// The two dot sets share one small vector: the presence dots, then the
-/// markers, in 32 bytes where two sets took 48 (C4, decision 0008: the
-/// densest map inputs are 8–18 wire bytes an entry). Nearly every entry
-/// holds one dot, inline. One with two or more (concurrent updates, or a
-/// presence dot and a marker: a hidden key of a remove-wins map) keeps them
-/// on the heap, where two sets held one each inline.
+/// The dots take 24 bytes (C4, decision 0008: the densest map inputs are
+/// 8–18 wire bytes an entry, and two dot sets took 48). Nearly every entry
+/// holds one dot, inline, with whether it is a presence dot or a marker.
+/// One with two or more (concurrent updates, or a presence dot and a
+/// marker: a hidden key of a remove-wins map) keeps them in a box.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Entry<V> {
-    /// The presence dots (one per concurrent update that (re)created the
-    /// key), then the remove markers (only under
-    /// [`RemoveWins`](crate::RemoveWins)); each part strictly sorted.
-    dots: SmallVec<[Dot; 1]>,
-    /// How many of `dots` are presence dots.
-    present: usize,
+    dots: Dots,
     /// The nested value; its own context is always empty.
     pub(crate) value: V,
+}
+
+/// The presence dots (one per concurrent update that (re)created the key)
+/// and the remove markers (only under [`RemoveWins`](crate::RemoveWins)),
+/// each part strictly sorted. Canonical (the derived equality relies on
+/// it): no dot is `None`, one is `Present` or `Removed`, two or more are
+/// `Many`.
+#[derive(Clone, Default, PartialEq, Eq)]
+enum Dots {
+    #[default]
+    None,
+    Present(Dot),
+    Removed(Dot),
+    /// The presence dots, then the markers; how many are presence dots.
+    /// A `u32`, which keeps the type at 24 bytes: 2³² presence dots in one
+    /// entry would take 64 GiB, and a decode is refused long before (its
+    /// input is at most `Limits::max_bytes`, 1 GiB by default, and every
+    /// dot takes at least 2 bytes of it).
+    Many(Box<[Dot]>, u32),
+}
+
+impl Dots {
+    /// Two sorted parts, copied.
+    fn new(present: &[Dot], removed: &[Dot]) -> Self {
+        match (present, removed) {
+            ([], []) => Dots::None,
+            ([d], []) => Dots::Present(*d),
+            ([], [d]) => Dots::Removed(*d),
+            _ => {
+                let mut all = Vec::with_capacity(present.len() + removed.len());
+                all.extend_from_slice(present);
+                all.extend_from_slice(removed);
+                Dots::from_vec(all, present.len())
+            }
+        }
+    }
+
+    /// The dots of `all`, the first `present` of them presence dots.
+    fn from_vec(all: Vec<Dot>, present: usize) -> Self {
+        match all[..] {
+            [] => Dots::None,
+            [d] if present == 1 => Dots::Present(d),
+            [d] => Dots::Removed(d),
+            _ => {
+                debug_assert!(present <= all.len() && u32::try_from(present).is_ok());
+                Dots::Many(all.into_boxed_slice(), present as u32)
+            }
+        }
+    }
+
+    /// The dots of `all`, the first `present` of them presence dots; a
+    /// spilled vector is moved, not copied.
+    fn from_small(all: SmallVec<[Dot; 1]>, present: usize) -> Self {
+        if all.spilled() {
+            Dots::from_vec(all.into_vec(), present)
+        } else {
+            let (p, r) = all.split_at(present.min(all.len()));
+            Dots::new(p, r)
+        }
+    }
+
+    /// Every dot: the presence dots, then the markers.
+    fn all(&self) -> &[Dot] {
+        match self {
+            Dots::None => &[],
+            Dots::Present(d) | Dots::Removed(d) => core::slice::from_ref(d),
+            Dots::Many(all, _) => all,
+        }
+    }
+
+    /// How many of [`all`](Self::all) are presence dots.
+    fn present_len(&self) -> usize {
+        match self {
+            Dots::Present(_) => 1,
+            Dots::None | Dots::Removed(_) => 0,
+            Dots::Many(_, n) => *n as usize,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        matches!(self, Dots::None)
+    }
 }
 
 impl<V> Entry<V> {
     /// An entry of these presence dots and markers (each strictly sorted).
     pub(crate) fn new(present: &[Dot], removed: &[Dot], value: V) -> Self {
-        let mut dots = SmallVec::with_capacity(present.len() + removed.len());
-        dots.extend_from_slice(present);
-        dots.extend_from_slice(removed);
         Self {
-            dots,
-            present: present.len(),
+            dots: Dots::new(present, removed),
             value,
         }
     }
 
     /// Whether the key is visible.
     pub fn is_visible(&self) -> bool {
-        self.present > 0 && self.dots.len() == self.present
+        match &self.dots {
+            Dots::Present(_) => true,
+            Dots::None | Dots::Removed(_) => false,
+            Dots::Many(all, n) => *n as usize == all.len(),
+        }
     }
 
     /// The nested value (possibly hidden content of a removed key).
@@ -54,49 +131,40 @@ impl<V> Entry<V> {
 
     /// The presence dots, sorted.
     pub(crate) fn present(&self) -> &[Dot] {
-        self.dots.get(..self.present).unwrap_or_default()
+        let all = self.dots.all();
+        all.get(..self.dots.present_len()).unwrap_or(all)
     }
 
     /// The remove markers, sorted.
     pub(crate) fn removed(&self) -> &[Dot] {
-        self.dots.get(self.present..).unwrap_or_default()
+        self.dots
+            .all()
+            .get(self.dots.present_len()..)
+            .unwrap_or_default()
     }
 
     /// Takes the presence dots out; the markers stay.
     pub(crate) fn take_present(&mut self) -> SmallVec<[Dot; 1]> {
-        let n = core::mem::take(&mut self.present);
-        if n == self.dots.len() {
-            // No marker (the usual case): the whole vector, moved.
-            return core::mem::take(&mut self.dots);
-        }
-        self.dots.drain(..n).collect()
+        let taken = SmallVec::from_slice(self.present());
+        self.set_present(&[]);
+        taken
     }
 
     /// Takes the markers out; the presence dots stay.
     pub(crate) fn take_removed(&mut self) -> SmallVec<[Dot; 1]> {
-        if self.present == 0 {
-            return core::mem::take(&mut self.dots);
-        }
-        self.dots.drain(self.present..).collect()
+        let taken = SmallVec::from_slice(self.removed());
+        self.set_removed(&[]);
+        taken
     }
 
     /// Replaces the presence dots (strictly sorted); the markers stay.
     pub(crate) fn set_present(&mut self, present: &[Dot]) {
-        if self.present == self.dots.len() {
-            // No marker: overwrite in place.
-            self.dots.clear();
-            self.dots.extend_from_slice(present);
-        } else {
-            self.dots.drain(..self.present);
-            self.dots.insert_from_slice(0, present);
-        }
-        self.present = present.len();
+        self.dots = Dots::new(present, self.removed());
     }
 
     /// Replaces the markers (strictly sorted); the presence dots stay.
     pub(crate) fn set_removed(&mut self, removed: &[Dot]) {
-        self.dots.truncate(self.present);
-        self.dots.extend_from_slice(removed);
+        self.dots = Dots::new(self.present(), removed);
     }
 }
 
@@ -123,19 +191,22 @@ impl<V> Entry<V> {
     /// Drops the dots `seen` has seen (presence dots and markers alike);
     /// returns whether any was dropped.
     fn retain_unseen(&mut self, seen: &CausalContext) -> bool {
-        let before = self.dots.len();
-        let (mut i, mut present) = (0, 0);
-        let n = self.present;
-        self.dots.retain(|d| {
-            let keep = !seen.contains(*d);
-            if keep && i < n {
-                present += 1;
+        let all = self.dots.all();
+        let n = self.dots.present_len();
+        let mut kept: SmallVec<[Dot; 2]> = SmallVec::new();
+        let mut present = 0;
+        for (i, &d) in all.iter().enumerate() {
+            if !seen.contains(d) {
+                kept.push(d);
+                present += usize::from(i < n);
             }
-            i += 1;
-            keep
-        });
-        self.present = present;
-        self.dots.len() != before
+        }
+        if kept.len() == all.len() {
+            return false;
+        }
+        let (p, r) = kept.split_at(present);
+        self.dots = Dots::new(p, r);
+        true
     }
 }
 
@@ -149,7 +220,7 @@ impl<V: CausalCrdt> DotStore for Entry<V> {
     }
 
     fn for_each_dot(&self, f: &mut dyn FnMut(Dot)) {
-        self.dots.iter().for_each(|&d| f(d));
+        self.dots.all().iter().for_each(|&d| f(d));
         self.value.for_each_dot(f);
     }
 
@@ -162,31 +233,25 @@ impl<V: CausalCrdt> DotStore for Entry<V> {
     ) -> bool {
         // A key remove's entry carries no nested value: visit all of ours.
         let scan_value = scan || !other.value.has_entries();
-        let Entry {
-            dots,
-            present,
-            value,
-        } = other;
+        let Entry { dots, value } = other;
         // Fast paths, as `DotSet`'s: equal dots, or one side without any
-        // (no new vector; the other side's is moved, not copied).
-        let dots_changed = if self.dots == dots && self.present == present {
+        // (the other side's are moved, not copied).
+        let dots_changed = if self.dots == dots {
             false
         } else if dots.is_empty() {
             self.retain_unseen(other_ctx)
         } else if self.dots.is_empty() {
             self.dots = dots;
-            self.present = present;
             self.retain_unseen(ctx);
             !self.dots.is_empty()
         } else {
             let mut out: SmallVec<[Dot; 1]> =
-                SmallVec::with_capacity(self.dots.len().max(dots.len()));
-            let (theirs_present, theirs_removed) = dots.split_at(present.min(dots.len()));
+                SmallVec::with_capacity(self.dots.all().len().max(dots.all().len()));
+            let (theirs_present, theirs_removed) = dots.all().split_at(dots.present_len());
             let p = merge_dots(self.present(), theirs_present, ctx, other_ctx, &mut out);
             let n = out.len();
             let r = merge_dots(self.removed(), theirs_removed, ctx, other_ctx, &mut out);
-            self.dots = out;
-            self.present = n;
+            self.dots = Dots::from_small(out, n);
             p | r
         };
         dots_changed | self.value.join_store(ctx, value, other_ctx, scan_value)
@@ -203,34 +268,38 @@ impl<V: CausalCrdt> DotStore for Entry<V> {
         } else {
             self.value.count_along(&other.value, other_ctx, budget)?
         };
-        let dots = self.dots.iter().filter(|&&d| other_ctx.contains(d)).count() as u64;
+        let dots = self
+            .dots
+            .all()
+            .iter()
+            .filter(|&&d| other_ctx.contains(d))
+            .count() as u64;
         Some(dots + value)
     }
 
     fn filter_dots(&self, keep: &dyn Fn(Dot) -> bool) -> Self {
-        let mut dots: SmallVec<[Dot; 1]> = self
+        let present: SmallVec<[Dot; 1]> = self
             .present()
             .iter()
             .copied()
             .filter(|&d| keep(d))
             .collect();
-        let present = dots.len();
-        dots.extend(self.removed().iter().copied().filter(|&d| keep(d)));
+        let removed: SmallVec<[Dot; 1]> = self
+            .removed()
+            .iter()
+            .copied()
+            .filter(|&d| keep(d))
+            .collect();
         Self {
-            dots,
-            present,
+            dots: Dots::new(&present, &removed),
             value: self.value.filter_dots(keep),
         }
     }
 
-    fn check_store(
-        &self,
-        ctx: &CausalContext,
-        seen: &mut Vec<Dot>,
-    ) -> Result<(), InvariantViolation> {
-        check_sorted_dots(self.present().iter().copied(), ctx, Some(seen))?;
-        check_sorted_dots(self.removed().iter().copied(), ctx, Some(seen))?;
-        self.value.check_store(ctx, seen)
+    fn check_store(&self, ctx: &CausalContext) -> Result<(), InvariantViolation> {
+        check_sorted_dots(self.present().iter().copied(), ctx)?;
+        check_sorted_dots(self.removed().iter().copied(), ctx)?;
+        self.value.check_store(ctx)
     }
 }
 
@@ -261,27 +330,140 @@ mod serde_impl {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             let (mut present, mut removed, store) = <(DotSet, DotSet, V::Store)>::deserialize(d)?;
             let value = V::from_parts(store, CausalContext::new());
-            if removed.is_empty() {
-                // The presence set's vector, as it is (no copy).
-                let n = present.len();
-                Ok(Self {
-                    dots: present.take(),
-                    present: n,
-                    value,
-                })
+            // A set's spilled vector is moved, not copied, when the other
+            // is empty (one dot is inline in a set).
+            let n = present.len();
+            let dots = if removed.is_empty() {
+                Dots::from_small(present.take(), n)
+            } else if n == 0 {
+                Dots::from_small(removed.take(), 0)
             } else {
-                // A hidden key: the markers follow the presence dots.
-                let n = present.len();
-                let removed = removed.take();
-                let mut dots = present.take();
-                dots.reserve_exact(removed.len());
-                dots.extend(removed);
-                Ok(Self {
-                    dots,
-                    present: n,
-                    value,
-                })
-            }
+                Dots::new(&present.take(), &removed.take())
+            };
+            Ok(Self { dots, value })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::causal::ReplicaId;
+    use crate::{CausalCounter, MvRegister};
+    use alloc::collections::BTreeSet;
+    use proptest::prelude::*;
+
+    type Set = BTreeSet<Dot>;
+
+    /// Disjoint presence dots and markers, and extra dots seen.
+    fn side() -> impl Strategy<Value = (Set, Set, Set)> {
+        let d = (0u64..2, 1u64..6).prop_map(|(r, c)| Dot::new(ReplicaId::new(r), c));
+        (
+            prop::collection::btree_set(d.clone(), 0..4),
+            prop::collection::btree_set(d.clone(), 0..3),
+            prop::collection::btree_set(d, 0..4),
+        )
+            .prop_map(|(p, r, seen)| {
+                let r: Set = r.difference(&p).copied().collect();
+                (p, r, seen)
+            })
+    }
+
+    fn entry(p: &Set, r: &Set) -> Entry<CausalCounter> {
+        let p: Vec<Dot> = p.iter().copied().collect();
+        let r: Vec<Dot> = r.iter().copied().collect();
+        Entry::new(&p, &r, CausalCounter::new())
+    }
+
+    /// A side of a join: kept if both hold it, or if the other has not
+    /// seen it.
+    fn joined(a: &Set, b: &Set, ctx: &CausalContext, other_ctx: &CausalContext) -> Set {
+        a.union(b)
+            .copied()
+            .filter(|&d| {
+                (a.contains(&d) && b.contains(&d))
+                    || (a.contains(&d) && !other_ctx.contains(d))
+                    || (b.contains(&d) && !ctx.contains(d))
+            })
+            .collect()
+    }
+
+    proptest! {
+        /// `join_store`, `retain_unseen` and `filter_dots` agree with two
+        /// sets, and their results equal the entry built from those sets
+        /// (canonical form).
+        #[test]
+        fn entry_dots_agree_with_two_sets(
+            (p1, r1, s1) in side(),
+            (p2, r2, s2) in side(),
+            keep_counter in 1u64..6,
+        ) {
+            let ctx = CausalContext::from_dots(p1.iter().chain(&r1).chain(&s1).copied());
+            let other_ctx = CausalContext::from_dots(p2.iter().chain(&r2).chain(&s2).copied());
+            let mut a = entry(&p1, &r1);
+            let changed = a.join_store(&ctx, entry(&p2, &r2), &other_ctx, true);
+            let (p, r) = (joined(&p1, &p2, &ctx, &other_ctx), joined(&r1, &r2, &ctx, &other_ctx));
+            prop_assert!(a == entry(&p, &r), "{a:?} != {p:?} {r:?}");
+            prop_assert_eq!(changed, p != p1 || r != r1);
+
+            let mut b = entry(&p1, &r1);
+            let dropped = b.retain_unseen(&other_ctx);
+            let keep = |s: &Set| -> Set { s.iter().copied().filter(|&d| !other_ctx.contains(d)).collect() };
+            prop_assert!(b == entry(&keep(&p1), &keep(&r1)));
+            prop_assert_eq!(dropped, keep(&p1) != p1 || keep(&r1) != r1);
+
+            let f = entry(&p1, &r1).filter_dots(&|d| d.counter != keep_counter);
+            let keep = |s: &Set| -> Set { s.iter().copied().filter(|d| d.counter != keep_counter).collect() };
+            prop_assert!(f == entry(&keep(&p1), &keep(&r1)));
+        }
+    }
+
+    fn dot(c: u64) -> Dot {
+        Dot::new(ReplicaId::new(1), c)
+    }
+
+    #[test]
+    fn entry_dots_take_24_bytes() {
+        assert_eq!(core::mem::size_of::<Dots>(), 24);
+        // The remove-wins counter map's entry: dots, the counter's store
+        // and its (empty) context.
+        assert_eq!(core::mem::size_of::<Entry<CausalCounter>>(), 24 + 40 + 24);
+        assert_eq!(core::mem::size_of::<Entry<MvRegister<u64>>>(), 24 + 32 + 24);
+    }
+
+    /// However they are built, the same dots are the same value (the
+    /// derived equality relies on the canonical form).
+    #[test]
+    fn entry_dots_are_canonical() {
+        let parts: [(&[Dot], &[Dot]); 6] = [
+            (&[], &[]),
+            (&[dot(1)], &[]),
+            (&[], &[dot(1)]),
+            (&[dot(1)], &[dot(2)]),
+            (&[dot(1), dot(2)], &[]),
+            (&[], &[dot(1), dot(2)]),
+        ];
+        for (p, r) in parts {
+            let a = Dots::new(p, r);
+            let all: Vec<Dot> = p.iter().chain(r).copied().collect();
+            let b = Dots::from_vec(all.clone(), p.len());
+            let c = Dots::from_small(SmallVec::from_vec(all.clone()), p.len());
+            assert!(a == b && b == c, "{p:?} {r:?}");
+            assert_eq!(a.all(), &all[..]);
+            assert_eq!(a.present_len(), p.len());
+            let e = Entry::new(p, r, CausalCounter::new());
+            assert_eq!(e.present(), p);
+            assert_eq!(e.removed(), r);
+            assert_eq!(e.is_visible(), !p.is_empty() && r.is_empty());
+            let mut f = e.clone();
+            assert_eq!(&f.take_present()[..], p);
+            assert_eq!((f.present(), f.removed()), (&[][..], r));
+            f.set_present(p);
+            assert!(f == e);
+            assert_eq!(&f.take_removed()[..], r);
+            assert_eq!((f.present(), f.removed()), (p, &[][..]));
+            f.set_removed(r);
+            assert!(f == e);
         }
     }
 }

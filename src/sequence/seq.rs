@@ -242,7 +242,7 @@ fn causal_stack<C: Content>(mut runs: Blocks<Run<C>>) -> Blocks<Run<C>> {
 /// Appends the pieces of `run` whose ids `seen` lacks.
 fn unseen_pieces<C: Content>(run: &Run<C>, seen: &CausalContext, out: &mut Vec<Run<C>>) {
     let (s, e) = (run.id.counter, run.end());
-    for (a, b) in uncovered(seen.replica_ranges(run.id.replica), s, e) {
+    for (a, b) in uncovered(&seen.replica_ranges(run.id.replica), s, e) {
         out.push(if a == s && b == e {
             run.clone()
         } else {
@@ -650,7 +650,7 @@ impl<C: Content> Seq<C> {
         let dead = if run.deleted {
             SmallVec::new()
         } else {
-            covered(self.deleted.replica_ranges(r), s, e)
+            covered(&self.deleted.replica_ranges(r), s, e)
         };
         let mut out = SmallVec::new();
         if dead.is_empty() {
@@ -711,7 +711,7 @@ impl<C: Content> Seq<C> {
             self.scan(&run, left_pos, start)
         };
         let (r, s, e) = (run.id.replica, run.id.counter, run.end());
-        let dead = covered(self.deleted.replica_ranges(r), s, e);
+        let dead = covered(&self.deleted.replica_ranges(r), s, e);
         if dead.len() == 1 && dead[0] == (s, e) {
             run.tombstone();
         }
@@ -819,7 +819,7 @@ impl<C: Content> Seq<C> {
         let mut new_deletes: SmallVec<[DelRun; 2]> = SmallVec::new();
         for d in &other.deletes {
             for (a, b) in uncovered(
-                self.ctx.replica_ranges(d.dot.replica),
+                &self.ctx.replica_ranges(d.dot.replica),
                 d.dot.counter,
                 d.dot.counter + d.len,
             ) {
@@ -849,7 +849,7 @@ impl<C: Content> Seq<C> {
         for run in other.tree.runs().chain(other.pending_runs()) {
             runs += 1;
             growth += uncovered(
-                self.ctx.replica_ranges(run.id.replica),
+                &self.ctx.replica_ranges(run.id.replica),
                 run.id.counter,
                 run.end(),
             )
@@ -910,7 +910,7 @@ impl<C: Content> Seq<C> {
         let mut dels = Vec::new();
         for d in &self.deletes {
             let mut wanted: SmallVec<[(u64, u64); 2]> = uncovered(
-                seen.replica_ranges(d.dot.replica),
+                &seen.replica_ranges(d.dot.replica),
                 d.dot.counter,
                 d.dot.counter + d.len,
             )
@@ -919,7 +919,7 @@ impl<C: Content> Seq<C> {
             .collect();
             if !dead.is_empty() {
                 let lo = d.lo();
-                for (a, b) in covered(dead.replica_ranges(d.target.replica), lo, lo + d.len) {
+                for (a, b) in covered(&dead.replica_ranges(d.target.replica), lo, lo + d.len) {
                     // Target range [a, b) back to dot offsets.
                     wanted.push(if d.reversed {
                         (d.target.counter - (b - 1), d.target.counter - a + 1)
@@ -974,7 +974,7 @@ impl<C: Content> Seq<C> {
         for r in items.iter_mut() {
             // Content of deleted units is not needed (and not shipped).
             if covered(
-                s.deleted.replica_ranges(r.id.replica),
+                &s.deleted.replica_ranges(r.id.replica),
                 r.id.counter,
                 r.end(),
             )
@@ -1110,7 +1110,7 @@ impl<C: Content> Seq<C> {
         // The tombstone state must agree with the deletes.
         let deleted = targets(dels);
         for r in items {
-            let dead = covered(deleted.replica_ranges(r.id.replica), r.id.counter, r.end());
+            let dead = covered(&deleted.replica_ranges(r.id.replica), r.id.counter, r.end());
             let all_dead = dead.len() == 1 && dead[0] == (r.id.counter, r.end());
             if (r.deleted && !all_dead) || (!r.deleted && !dead.is_empty()) {
                 return Err(InvariantViolation::MalformedItem { dot: r.id });
@@ -1146,7 +1146,11 @@ impl<C: Content> Seq<C> {
         };
         let theirs: Vec<&Run<C>> = other.tree.runs().chain(other.pending_runs()).collect();
         for r in theirs {
-            let shared = covered(self.ctx.replica_ranges(r.id.replica), r.id.counter, r.end());
+            let shared = covered(
+                &self.ctx.replica_ranges(r.id.replica),
+                r.id.counter,
+                r.end(),
+            );
             for (a, b) in shared {
                 let mut c = a;
                 while c < b {
@@ -1175,7 +1179,7 @@ impl<C: Content> Seq<C> {
         }
         let overlap = other.deletes.iter().any(|x| {
             !covered(
-                self.ctx.replica_ranges(x.dot.replica),
+                &self.ctx.replica_ranges(x.dot.replica),
                 x.dot.counter,
                 x.dot.counter + x.len,
             )
@@ -1187,7 +1191,7 @@ impl<C: Content> Seq<C> {
         let my_dels = self.canonical_deletes();
         for x in other.canonical_deletes() {
             let shared = covered(
-                self.ctx.replica_ranges(x.dot.replica),
+                &self.ctx.replica_ranges(x.dot.replica),
                 x.dot.counter,
                 x.dot.counter + x.len,
             );
