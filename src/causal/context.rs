@@ -879,8 +879,9 @@ impl Validate for CausalContext {
         for (replica, ranges) in self.replicas() {
             check_ranges(replica, &ranges)?;
         }
-        // Every constructor of a valid set keeps the canonical form; the
-        // fuzz targets run this in debug builds.
+        // Every constructor of a valid set keeps the canonical form
+        // (checked in debug builds: the tests, and the fuzz corpora as they
+        // replay under `cargo test`).
         debug_assert!(self.is_canonical(), "not canonical: {self:?}");
         Ok(())
     }
