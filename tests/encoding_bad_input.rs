@@ -4479,7 +4479,7 @@ fn c4_sets_rejected_last_cost_no_more_than_valid() {
 /// collection: the count's collection must not reserve it at once (only
 /// collections of flat elements hold the lease), or the reservation adds
 /// up with the nested collection (≈ 25–30×; found in review of 8aaa883).
-/// Run for `List<u64>` too, whose C4 test is ignored for other inputs.
+/// Run for `List<u64>` too.
 #[test]
 fn c4_a_lying_count_then_one_nested_element_stays_within_the_bound() {
     fn check<T: Floods>(what: &str, expected: DecodeError, over: &mut Vec<String>) {

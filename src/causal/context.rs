@@ -1076,9 +1076,11 @@ mod tests {
                     }
                     Op::Join(ds) => {
                         let other = cx_of(&ds);
+                        let theirs: Model = ds.iter().copied().collect();
                         let before = m.clone();
                         m.extend(ds.iter().copied());
-                        prop_assert_eq!(cx.leq(&other), before.is_subset(&model_of(&other)));
+                        prop_assert_eq!(cx.leq(&other), before.is_subset(&theirs));
+                        prop_assert_eq!(other.leq(&cx), theirs.is_subset(&before));
                         prop_assert_eq!(cx.join(other), m != before);
                     }
                     Op::Minus(ds) => {
@@ -1144,6 +1146,21 @@ mod tests {
         assert_eq!(cx.dot_count(), 3);
         cx.insert_range(a, 5, top);
         assert_eq!(cx.ranges().collect::<Vec<_>>(), [(a, 5, top)]);
+        // Boxed: two ranges, the second ending just below `u64::MAX`.
+        let mut boxed = CausalContext::new();
+        boxed.insert_range(a, 1, 1);
+        boxed.insert_range(a, top - 2, top - 2);
+        assert!(matches!(boxed.repr, Repr::Many(Some(_))));
+        assert!(boxed.insert(Dot::new(a, top - 1)));
+        assert!(!boxed.insert(Dot::new(a, u64::MAX)));
+        let mut at_top = CausalContext::new();
+        at_top.insert_range(a, top, top);
+        assert!(boxed.join(at_top));
+        assert_eq!(
+            boxed.ranges().collect::<Vec<_>>(),
+            [(a, 1, 1), (a, top - 2, top)]
+        );
+        assert_eq!(boxed.next_dot(a).counter, u64::MAX);
         let mut one = CausalContext::new();
         one.insert_range(a, top, top);
         let mut other = CausalContext::new();
