@@ -727,40 +727,14 @@ impl Lattice for CausalContext {
                 *self = other;
                 return true;
             }
-            (
-                Repr::One {
-                    replica: r1,
-                    lo: l1,
-                    hi: h1,
-                },
-                Repr::One {
-                    replica: r2,
-                    lo: l2,
-                    hi: h2,
-                },
-            ) if r1 == r2
-                && l2.get() <= h1.saturating_add(1)
-                && l1.get() <= h2.saturating_add(1) =>
-            {
-                // Overlapping or adjacent: one range.
-                let (lo, hi) = ((*l1).min(*l2), (*h1).max(*h2));
-                let changed = lo != *l1 || hi != *h1;
-                *l1 = lo;
-                *h1 = hi;
-                return changed;
-            }
-            (Repr::Many(Some(mine)), Repr::One { replica, lo, hi }) => {
-                // A one-range delta into a boxed context, in place.
-                let (lo, hi) = (lo.get(), *hi);
-                let seen = match find(mine, *replica) {
-                    Ok(i) => subset(&[(lo, hi)], &mine[i].1),
-                    Err(_) => false,
-                };
-                if seen {
+            (_, Repr::One { replica, lo, hi }) => {
+                // A one-range delta (the usual one): added in place, in
+                // either form, by `insert_range`.
+                let (replica, lo, hi) = (*replica, lo.get(), *hi);
+                if other.leq(self) {
                     return false;
                 }
-                let replica = *replica;
-                self.update(|e| insert_range_in(e, replica, lo, hi));
+                self.insert_range(replica, lo, hi);
                 return true;
             }
             (Repr::One { replica, lo, hi }, Repr::Many(Some(_))) => {
